@@ -1,0 +1,1 @@
+"""REX shared package: event contracts and the plumbing every service uses."""

@@ -1,0 +1,172 @@
+"""The HTTP API conventions every service shares: envelope, error codes, ops endpoints."""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """`{"success": true, "data": ...}`."""
+
+    success: bool = True
+    data: T
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorEnvelope(BaseModel):
+    """`{"success": false, "error": {"code", "message", "details"}}`."""
+
+    success: bool = False
+    error: ErrorBody
+
+
+class APIError(Exception):
+    """An error the client caused or must know about, with a stable code."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or {}
+
+
+class NotFound(APIError):
+    def __init__(self, what: str) -> None:
+        super().__init__(404, "NOT_FOUND", f"{what} not found")
+
+
+def ok(data: Any) -> dict[str, Any]:
+    """Wrap data in the success envelope."""
+    return {"success": True, "data": data}
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorEnvelope(error=ErrorBody(code=code, message=message, details=details or {}))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as the error envelope; validation failures are 422 VALIDATION_ERROR."""
+
+    async def api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, APIError)
+        return _error(exc.status, exc.code, exc.message, exc.details)
+
+    async def validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg")),
+                "type": str(e.get("type")),
+            }
+            for e in exc.errors()
+        ]
+        malformed = any(e["type"] == "json_invalid" for e in errors)
+        code = "MALFORMED_JSON" if malformed else "VALIDATION_ERROR"
+        return _error(422 if not malformed else 400, code, "request is invalid", {"errors": errors})
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        return _error(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return _error(500, "INTERNAL_ERROR", "internal error")
+
+    app.add_exception_handler(APIError, api_error)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+REQUEST_LATENCY = Histogram(
+    "rex_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["service", "method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+def install_metrics_middleware(app: FastAPI, service: str) -> None:
+    """Time every request by its route template (bounded label cardinality)."""
+
+    @app.middleware("http")
+    async def _timed(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUEST_LATENCY.labels(service, request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - start
+        )
+        return response
+
+
+ReadyCheck = Callable[[], Awaitable[None]]
+
+
+def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
+    """`/health` (alive), `/ready` (every dependency answers), `/metrics` (Prometheus)."""
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/health")
+    async def health() -> dict[str, Any]:
+        return ok({"status": "ok"})
+
+    @router.get("/ready")
+    async def ready() -> Response:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"error: {type(exc).__name__}"
+        if all(v == "ok" for v in results.values()):
+            return JSONResponse(ok({"status": "ready", "checks": results}))
+        return _error(503, "NOT_READY", "dependencies unavailable", {"checks": results})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

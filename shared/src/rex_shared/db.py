@@ -1,0 +1,115 @@
+"""PostgreSQL: pools pinned to a service's schema, provisioning, and the migration runner."""
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+async def create_pool(
+    dsn: str, *, schema: str, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
+    """A pool whose connections see only `schema` (and pg_catalog) by default."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": _ident(schema), "application_name": f"rex-{schema}"},
+    )
+    assert pool is not None
+    return pool
+
+
+async def provision(admin_dsn: str, *, schema: str, role: str, password: str) -> None:
+    """Create a service's login role and the schema it owns (idempotent; run as admin)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('rex-provision'))")
+            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            if not exists:
+                await conn.execute(
+                    f"CREATE ROLE {_ident(role)} LOGIN PASSWORD '{_quote(password)}'"
+                )
+            await conn.execute(
+                f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)} AUTHORIZATION {_ident(role)}"
+            )
+    finally:
+        await conn.close()
+
+
+def _migration_files(directory: Path) -> list[tuple[str, str, str]]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION.match(path.name)
+        if not match:
+            raise ValueError(f"migration file name must be NNNN_name.sql: {path.name}")
+        found.append((match.group(1), match.group(2), path.read_text()))
+    return found
+
+
+async def migrate(dsn: str, *, schema: str, directory: Path) -> list[str]:
+    """Apply pending migrations in one transaction under an advisory lock; return applied ones."""
+    schema = _ident(schema)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:
+        async with conn.transaction():
+            # Two processes migrating at once: the second waits here, then sees nothing pending.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+            # The schema is normally provisioned (and owned) already; creating it needs rights
+            # on the database that a service role does not have, so only try when it is absent.
+            if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+                await conn.execute(f"CREATE SCHEMA {schema}")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+                " version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            done = {
+                r["version"]: r["checksum"]
+                for r in await conn.fetch(
+                    f"SELECT version, checksum FROM {schema}.schema_migrations"
+                )
+            }
+            return await _apply_pending(conn, schema, directory, done)
+    finally:
+        await conn.close()
+
+
+async def _apply_pending(
+    conn: asyncpg.Connection, schema: str, directory: Path, done: dict[str, str]
+) -> list[str]:
+    applied = []
+    for version, name, sql in _migration_files(directory):
+        checksum = hashlib.sha256(sql.encode()).hexdigest()
+        if version in done:
+            if done[version] != checksum:
+                raise RuntimeError(f"migration {version}_{name} changed after it was applied")
+            continue
+        await conn.execute(sql)
+        await conn.execute(
+            f"INSERT INTO {schema}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            version,
+            name,
+            checksum,
+        )
+        log.info("applied migration %s_%s to schema %s", version, name, schema)
+        applied.append(f"{version}_{name}")
+    return applied
+
+
+def _quote(literal: str) -> str:
+    return literal.replace("'", "''")

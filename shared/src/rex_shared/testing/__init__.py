@@ -1,0 +1,1 @@
+"""Test support: infrastructure fixtures and helpers shared by every service's tests."""
