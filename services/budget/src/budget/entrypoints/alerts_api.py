@@ -1,0 +1,53 @@
+"""`/api/v1/budgets/alerts`: list and acknowledge threshold alerts."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from rex_shared.api import Envelope, NotFound, ok
+
+from budget.adapters import alert_repo
+from budget.adapters.alert_repo import StoredAlert
+from budget.entrypoints import pagination
+from budget.entrypoints.deps import Acknowledger, Caller, Pool
+from budget.entrypoints.schemas import AlertOut, AlertPage
+
+# Declared before the budgets router: its `/{budget_id}` would otherwise see "alerts".
+router = APIRouter(prefix="/api/v1/budgets/alerts", tags=["alerts"])
+
+
+@router.get("", response_model=Envelope[AlertPage])
+async def list_alerts(
+    caller: Caller,
+    pool: Pool,
+    acknowledged: bool | None = None,
+    budget_id: Annotated[UUID | None, Query()] = None,
+    limit: pagination.Limit = 50,
+    cursor: pagination.CursorParam = None,
+) -> dict[str, Any]:
+    """The org's alerts, newest first; `?acknowledged=false` for the open ones."""
+    async with pool.acquire() as conn:
+        rows = await alert_repo.page(
+            conn,
+            org_id=caller.org_id,
+            acknowledged=acknowledged,
+            budget_id=budget_id,
+            limit=limit + 1,
+            after=pagination.decode(cursor),
+        )
+    page, next_cursor = pagination.cut(rows, limit, lambda a: (a.crossed_at, a.id))
+    return ok(AlertPage(items=[_out(a) for a in page], next_cursor=next_cursor))
+
+
+@router.post("/{alert_id}/acknowledge", response_model=Envelope[AlertOut])
+async def acknowledge_alert(alert_id: UUID, caller: Acknowledger, pool: Pool) -> dict[str, Any]:
+    """Mark an alert as seen (admin or member); repeating it changes nothing."""
+    async with pool.acquire() as conn:
+        alert = await alert_repo.acknowledge(conn, org_id=caller.org_id, alert_id=alert_id)
+    if alert is None:
+        raise NotFound("alert")
+    return ok(_out(alert))
+
+
+def _out(alert: StoredAlert) -> AlertOut:
+    return AlertOut.model_validate(alert, from_attributes=True)

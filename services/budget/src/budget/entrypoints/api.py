@@ -1,0 +1,168 @@
+"""`/api/v1/budgets`: translate HTTP to repository and service calls, and back."""
+
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Query
+from rex_shared.api import APIError, Envelope, ok
+
+from budget import service
+from budget.adapters import budget_repo
+from budget.domain.model import Budget, BudgetType
+from budget.domain.usage import PeriodStatus
+from budget.entrypoints import pagination
+from budget.entrypoints.deps import Admin, Caller, Pool
+from budget.entrypoints.schemas import (
+    BudgetIn,
+    BudgetOut,
+    BudgetPage,
+    BudgetUpdate,
+    PeriodOut,
+    PeriodPage,
+)
+from budget.handlers import utcnow
+
+router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
+
+
+@router.post("", status_code=201, response_model=Envelope[BudgetOut])
+async def create_budget(body: BudgetIn, caller: Admin, pool: Pool) -> dict[str, Any]:
+    """Create a budget for the caller's org (admin only)."""
+    async with pool.acquire() as conn:
+        budget = await budget_repo.insert(conn, _new_budget(body, caller.org_id))
+    return ok(_out(budget))
+
+
+@router.get("", response_model=Envelope[BudgetPage])
+async def list_budgets(
+    caller: Caller,
+    pool: Pool,
+    budget_type: Annotated[BudgetType | None, Query(alias="type")] = None,
+    entity_id: Annotated[str | None, Query(max_length=200)] = None,
+    include_archived: bool = False,
+    limit: pagination.Limit = 50,
+    cursor: pagination.CursorParam = None,
+) -> dict[str, Any]:
+    """The org's budgets, newest first, filtered by type and entity."""
+    async with pool.acquire() as conn:
+        rows = await budget_repo.page(
+            conn,
+            org_id=caller.org_id,
+            type=budget_type,
+            entity_id=entity_id,
+            include_archived=include_archived,
+            limit=limit + 1,
+            after=pagination.decode(cursor),
+        )
+    page, next_cursor = pagination.cut(rows, limit, _position)
+    return ok(BudgetPage(items=[_out(b) for b in page], next_cursor=next_cursor))
+
+
+@router.get("/{budget_id}", response_model=Envelope[BudgetOut])
+async def get_budget(budget_id: UUID, caller: Caller, pool: Pool) -> dict[str, Any]:
+    """A budget with its current period: usage, percent of the limit and what remains."""
+    async with pool.acquire() as conn:
+        budget, status = await service.budget_with_period(
+            conn, org_id=caller.org_id, budget_id=budget_id, now=utcnow()
+        )
+    return ok(_out(budget, status))
+
+
+@router.put("/{budget_id}", response_model=Envelope[BudgetOut])
+async def update_budget(
+    budget_id: UUID, body: BudgetUpdate, caller: Admin, pool: Pool
+) -> dict[str, Any]:
+    """Change a budget's name, limit, period, timezone, thresholds or filters (admin only)."""
+    async with pool.acquire() as conn:
+        budget = await service.update_budget(
+            conn, org_id=caller.org_id, budget_id=budget_id, changes=body.changes()
+        )
+    return ok(_out(budget))
+
+
+@router.delete("/{budget_id}", response_model=Envelope[BudgetOut])
+async def delete_budget(budget_id: UUID, caller: Admin, pool: Pool) -> dict[str, Any]:
+    """Archive a budget (admin only); its history stays."""
+    async with pool.acquire() as conn:
+        budget = await service.archive_budget(conn, org_id=caller.org_id, budget_id=budget_id)
+    return ok(_out(budget))
+
+
+@router.get("/{budget_id}/periods", response_model=Envelope[PeriodPage])
+async def list_periods(
+    budget_id: UUID,
+    caller: Caller,
+    pool: Pool,
+    limit: pagination.Limit = 50,
+    cursor: pagination.CursorParam = None,
+) -> dict[str, Any]:
+    """Periods with usage, newest first; past periods stay queryable."""
+    after = pagination.decode(cursor)
+    async with pool.acquire() as conn:
+        _, rows = await service.periods(
+            conn,
+            org_id=caller.org_id,
+            budget_id=budget_id,
+            limit=limit + 1,
+            before=after[0] if after else None,
+        )
+    page, next_cursor = pagination.cut(rows, limit, lambda p: (p.period.start, budget_id))
+    return ok(PeriodPage(items=[_period_out(p) for p in page], next_cursor=next_cursor))
+
+
+def _new_budget(body: BudgetIn, org_id: str) -> Budget:
+    entity_id = body.entity_id or org_id
+    if body.type == "organization" and entity_id != org_id:
+        raise APIError(
+            422,
+            "VALIDATION_ERROR",
+            "an organization budget covers the caller's org",
+            {"errors": [{"loc": ["body", "entity_id"], "msg": "must be your org_id"}]},
+        )
+    return Budget(
+        id=uuid4(),
+        org_id=org_id,
+        name=body.name,
+        type=body.type,
+        entity_id=entity_id,
+        limit_amount=body.limit_amount,
+        period=body.period,
+        timezone=body.timezone,
+        thresholds=tuple(body.thresholds),
+        is_hard_limit=body.is_hard_limit,
+        filters=body.filters.stored() if body.filters else None,
+    )
+
+
+def _position(budget: Budget) -> tuple[Any, UUID]:
+    return budget.created_at, budget.id
+
+
+def _out(budget: Budget, status: PeriodStatus | None = None) -> BudgetOut:
+    return BudgetOut(
+        id=budget.id,
+        name=budget.name,
+        type=budget.type,
+        entity_id=budget.entity_id,
+        limit_amount=budget.limit_amount,
+        period=budget.period,
+        timezone=budget.timezone,
+        thresholds=list(budget.thresholds),
+        is_hard_limit=budget.is_hard_limit,
+        filters={k: list(v) for k, v in budget.filters.items()} if budget.filters else None,
+        created_at=budget.created_at,
+        updated_at=budget.updated_at,
+        archived_at=budget.archived_at,
+        current_period=_period_out(status) if status else None,
+    )
+
+
+def _period_out(status: PeriodStatus) -> PeriodOut:
+    return PeriodOut(
+        period_start=status.period.start,
+        period_end=status.period.end,
+        usage_amount=status.usage_amount,
+        usage_percent=status.usage_percent,
+        remaining=status.remaining,
+        events=status.events,
+    )

@@ -1,0 +1,144 @@
+"""Which budgets a call counts against, how a batch is summed, and the alerts it raises."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal as D
+from itertools import count
+from uuid import UUID
+
+import pytest
+from budget.domain.model import DEFAULT_THRESHOLDS, Budget, Payer, covers
+from budget.domain.periods import PeriodBounds
+from budget.domain.usage import Charge, Cost, alerts_for, charges, period_status
+
+T0 = datetime(2024, 5, 10, 12, tzinfo=UTC)
+PAYER = Payer(
+    org_id="o1",
+    project_id="p1",
+    user_id="u1",
+    provider="openai",
+    model="gpt-4o",
+    metric="faithfulness",
+)
+
+
+def _budget(n: int, type_: str = "organization", entity: str = "o1", **kw: object) -> Budget:
+    base = Budget(
+        id=UUID(int=n),
+        org_id="o1",
+        name=f"b{n}",
+        type=type_,  # type: ignore[arg-type]
+        entity_id=entity,
+        limit_amount=D(10),
+        period="monthly",
+        timezone="UTC",
+        thresholds=DEFAULT_THRESHOLDS,
+        is_hard_limit=False,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+COVERAGE = [
+    # (budget, covered?)
+    (_budget(1, "organization", "o1"), True),
+    (_budget(2, "project", "p1"), True),
+    (_budget(3, "user", "u1"), True),
+    (_budget(4, "project", "p2"), False),
+    (_budget(5, "user", "u2"), False),
+    (_budget(6, "user", "p1"), False),  # an id of the wrong kind does not count
+    (_budget(7, "organization", "o1", org_id="o2"), False),
+    (_budget(8, "organization", "o1", archived_at=T0), False),
+    (_budget(9, "project", "p1", filters={"provider": ["openai"]}), True),
+    (_budget(10, "project", "p1", filters={"provider": ["anthropic"]}), False),
+    (_budget(11, "project", "p1", filters={"model": ["gpt-4o"], "metric": ["faithfulness"]}), True),
+    (_budget(12, "project", "p1", filters={"metric": ["answer_relevancy"]}), False),
+    (_budget(13, "project", "p1", filters={"provider": []}), True),  # empty list: any
+]
+
+
+@pytest.mark.parametrize(("budget", "expected"), COVERAGE)
+def test_a_call_counts_against_the_budgets_naming_its_org_project_or_user(
+    budget: Budget, expected: bool
+) -> None:
+    assert covers(budget, PAYER) is expected
+
+
+def test_a_batch_is_summed_once_per_budget_and_period_in_lock_order() -> None:
+    org, project, other_user = (
+        _budget(9, "organization"),
+        _budget(3, "project", "p1"),
+        _budget(5, "user", "u9"),
+    )
+    costs = [
+        Cost(PAYER, D("0.1"), T0),
+        Cost(PAYER, D("0.000000000000000001"), T0),
+        Cost(PAYER, D("0.2"), datetime(2024, 4, 30, 23, 59, tzinfo=UTC)),  # April
+        Cost(replace(PAYER, user_id="u9"), D("1"), T0),
+    ]
+    result = charges(costs, [org, project, other_user])
+    summary = [(c.budget.id.int, c.period.start.month, c.amount, c.events) for c in result]
+    assert summary == [
+        (3, 4, D("0.2"), 1),
+        (3, 5, D("1.100000000000000001"), 3),  # u9 works in project p1 too
+        (5, 5, D("1"), 1),
+        (9, 4, D("0.2"), 1),
+        (9, 5, D("1.100000000000000001"), 3),
+    ]
+
+
+def test_sums_stay_exact_beyond_the_default_decimal_precision() -> None:
+    big, tiny = D("12345678901234567890"), D("0.000000000000000001")
+    [charge] = charges([Cost(PAYER, big, T0), Cost(PAYER, tiny, T0)], [_budget(1)])
+    assert charge.amount == D("12345678901234567890.000000000000000001")
+
+
+def test_nothing_is_charged_without_a_covering_budget() -> None:
+    assert charges([Cost(PAYER, D(1), T0)], [_budget(1, "project", "p2")]) == []
+
+
+def _charge(amount: str, limit: str = "10") -> Charge:
+    bounds = PeriodBounds(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC))
+    return Charge(_budget(1, limit_amount=D(limit)), bounds, D(amount), 1)
+
+
+def test_a_charge_that_crosses_thresholds_raises_one_alert_each_lowest_first() -> None:
+    ids = count(1)
+    alerts = alerts_for(_charge("4.6"), D("9.5"), crossed_at=T0, new_id=lambda: UUID(int=next(ids)))
+    assert [(a.threshold, a.severity, a.id.int) for a in alerts] == [
+        (D(50), "info", 1),
+        (D(80), "warning", 2),
+        (D(90), "warning", 3),
+    ]
+    first = alerts[0]
+    assert (first.usage_amount, first.usage_percent, first.kind, first.crossed_at) == (
+        D("9.5"),
+        D(95),
+        "actual",
+        T0,
+    )
+
+
+def test_a_charge_below_every_threshold_raises_nothing() -> None:
+    assert alerts_for(_charge("1"), D("4.99"), crossed_at=T0, new_id=lambda: UUID(int=1)) == []
+
+
+def test_reaching_the_limit_exactly_is_critical() -> None:
+    [alert] = alerts_for(_charge("0.01"), D("10.00"), crossed_at=T0, new_id=lambda: UUID(int=1))
+    assert (alert.threshold, alert.severity, alert.usage_percent) == (D(100), "critical", D(100))
+
+
+@pytest.mark.parametrize(
+    ("usage", "percent", "remaining"),
+    [("0", "0", "10"), ("2.5", "25", "7.5"), ("10", "100", "0"), ("12", "120", "0")],
+)
+def test_period_status_reports_percent_and_what_remains(
+    usage: str, percent: str, remaining: str
+) -> None:
+    charge = _charge("0")
+    status = period_status(charge.budget, charge.period, D(usage), 3)
+    assert (status.usage_amount, status.usage_percent, status.remaining, status.events) == (
+        D(usage),
+        D(percent),
+        D(remaining),
+        3,
+    )

@@ -1,0 +1,152 @@
+"""The usage handler against in-memory storage: counting, idempotency, alerts, lock order."""
+
+from datetime import UTC, datetime
+from decimal import Decimal as D
+from functools import partial
+from itertools import count
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from budget.domain.model import DEFAULT_THRESHOLDS, Budget
+from budget.handlers import handle_cost_recorded
+from budget_fakes import FakeDatabase
+from rex_shared import topics
+from rex_shared.consumer import Received
+from rex_shared.events import BudgetThresholdCrossed, CostComponents, LlmCostRecorded, Usage
+
+NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
+
+
+def budget(n: int, type_: str, entity: str, limit: str = "1") -> Budget:
+    return Budget(
+        id=UUID(int=n),
+        org_id="o1",
+        name=f"b{n}",
+        type=type_,  # type: ignore[arg-type]
+        entity_id=entity,
+        limit_amount=D(limit),
+        period="monthly",
+        timezone="UTC",
+        thresholds=DEFAULT_THRESHOLDS,
+        is_hard_limit=True,
+    )
+
+
+def event(
+    total: str,
+    *,
+    project: str = "p1",
+    user: str = "u1",
+    status: str = "priced",
+    event_id: str | None = None,
+    at: datetime = NOW,
+) -> Received[LlmCostRecorded]:
+    data: dict[str, Any] = dict(
+        call_id=uuid4(),
+        org_id="o1",
+        project_id=project,
+        user_id=user,
+        provider="openai",
+        model="gpt-4o",
+        status=status,
+        usage=Usage(),
+        cost=CostComponents(total=D(total)),
+        occurred_at=at,
+        recorded_at=at,
+    )
+    return Received(event_id or str(uuid4()), LlmCostRecorded(**data))
+
+
+def handler(db: FakeDatabase) -> Any:
+    ids = count(1)
+    return partial(
+        handle_cost_recorded,
+        unit_of_work=db.unit_of_work,
+        now=lambda: NOW,
+        new_id=lambda: UUID(int=next(ids)),
+    )
+
+
+async def test_costs_count_against_org_project_and_user_budgets_at_once() -> None:
+    db = FakeDatabase(
+        [
+            budget(1, "organization", "o1"),
+            budget(2, "project", "p1"),
+            budget(3, "user", "u1"),
+            budget(4, "project", "p2"),
+        ]
+    )
+    await handler(db)([event("0.1"), event("0.02", user="u2")])
+    usage = {k[0].int: v for k, v in db.state.usage.items()}
+    assert usage == {1: D("0.12"), 2: D("0.12"), 3: D("0.1")}
+
+
+async def test_a_redelivered_event_is_counted_once() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1")])
+    handle = handler(db)
+    once = event("0.3", event_id="e-1")
+    await handle([once, once])
+    await handle([once])
+    assert list(db.state.usage.values()) == [D("0.3")]
+
+
+async def test_unpriced_events_count_nothing_but_are_marked_seen() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1")])
+    await handler(db)([event("0", status="unpriced", event_id="e-u")])
+    assert db.state.usage == {}
+    assert db.state.seen == {"e-u"}
+
+
+async def test_each_threshold_fires_once_per_period_with_its_event_in_the_outbox() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1", limit="1")])
+    handle = handler(db)
+    for total in ("0.5", "0.2", "0.2", "0.1", "5"):
+        await handle([event(total)])
+    crossed = [BudgetThresholdCrossed.model_validate_json(e.data) for e in db.state.outbox]
+    assert [(c.threshold, c.severity) for c in crossed] == [
+        (D(50), "info"),
+        (D(80), "warning"),
+        (D(90), "warning"),
+        (D(100), "critical"),
+    ]
+    first = db.state.outbox[0]
+    assert (first.topic, first.key, first.id, first.source) == (
+        topics.BUDGET_THRESHOLD_CROSSED,
+        "o1",
+        str(crossed[0].alert_id),
+        "rex/budget",
+    )
+    assert crossed[0].usage_amount == D("0.5") and crossed[0].usage_percent == D(50)
+    assert crossed[3].usage_amount == D("1") and crossed[3].is_hard_limit is True
+
+
+async def test_a_new_period_rearms_its_thresholds() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1", limit="1")])
+    handle = handler(db)
+    await handle([event("0.6", at=datetime(2024, 4, 30, 23, tzinfo=UTC))])
+    await handle([event("0.6", at=datetime(2024, 5, 1, 0, tzinfo=UTC))])
+    assert [a.period.start.month for a in db.state.alerts] == [4, 5]
+
+
+async def test_period_rows_are_updated_in_budget_order_whatever_the_event_order() -> None:
+    db = FakeDatabase(
+        [budget(3, "user", "u1"), budget(1, "organization", "o1"), budget(2, "project", "p1")]
+    )
+    await handler(db)([event("0.1", event_id="b"), event("0.1", event_id="a")])
+    calls = db.state.calls
+    assert [c for c in calls if c[0] == "claim"] == [("claim", "a"), ("claim", "b")]
+    assert [k[0].int for name, k in calls if name == "add_usage"] == [1, 2, 3]  # type: ignore[index]
+
+
+async def test_a_failing_batch_leaves_nothing_behind() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1")])
+
+    def broken_clock() -> datetime:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await handle_cost_recorded(
+            [event("0.7", event_id="e-x")], unit_of_work=db.unit_of_work, now=broken_clock
+        )
+    assert db.state.seen == set() and db.state.usage == {} and db.state.outbox == []
