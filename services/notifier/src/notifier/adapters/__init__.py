@@ -1,0 +1,1 @@
+"""I/O: the deliveries table, SMTP and Slack channels, template rendering."""

@@ -1,0 +1,1 @@
+"""Pure notifier logic: delivery states, retry schedule, message view models."""

@@ -1,0 +1,1 @@
+"""Thin entry points: HTTP API, Kafka consumer, delivery worker."""

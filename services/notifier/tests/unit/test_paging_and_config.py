@@ -1,0 +1,53 @@
+"""Cursor round trips, and settings that parse recipients and refuse unsafe production setups."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from notifier.config import Settings
+from notifier.domain.message import usd
+from notifier.domain.paging import BadCursor, decode_cursor, encode_cursor
+from pydantic import ValidationError
+
+
+def test_a_cursor_round_trips_its_position() -> None:
+    moment, row_id = datetime(2026, 11, 26, 3, 4, 5, 123456, tzinfo=UTC), uuid4()
+    assert decode_cursor(encode_cursor(moment, row_id)) == (moment, row_id)
+
+
+@pytest.mark.parametrize("cursor", ["", "not-base64!", "bm9wZQ", "WyJ4IiwgInkiXQ", "WzEsIDJd"])
+def test_a_forged_cursor_is_refused(cursor: str) -> None:
+    with pytest.raises(BadCursor):
+        decode_cursor(cursor)
+
+
+def test_recipients_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REX_NOTIFIER_EMAIL_TO", " a@example.com, ,b@example.com ")
+    assert Settings().email_recipients == ("a@example.com", "b@example.com")
+
+
+def test_defaults_match_the_local_conventions() -> None:
+    settings = Settings()
+    assert (settings.port, settings.smtp_host, settings.smtp_port) == (8004, "127.0.0.1", 1025)
+    assert settings.consumer_group == "notifier"
+    assert settings.retry_policy.max_attempts == 8
+    assert settings.slack_webhook_url.get_secret_value() == ""
+
+
+def test_production_needs_its_own_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REX_ENV", "production")
+    monkeypatch.setenv("REX_JWT_SECRET", "x" * 40)
+    with pytest.raises(ValidationError):
+        Settings()
+    monkeypatch.setenv("REX_NOTIFIER_DATABASE_URL", "postgresql://u:p@db/rex")
+    assert Settings().env == "production"
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [("412.505", "$412.50"), ("412.515", "$412.52"), ("0.00725", "$0.0072"),
+     ("0", "$0.00"), ("-3.5", "-$3.50"), ("1000000", "$1000000.00")],
+)  # fmt: skip
+def test_dollars_are_rounded_half_even_for_display(amount: str, shown: str) -> None:
+    assert usd(Decimal(amount)) == shown
