@@ -1,0 +1,177 @@
+"""PostgreSQL storage for a running evaluation: each judge call and its event in one transaction."""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID, uuid5
+
+import asyncpg
+from rex_shared import cloudevents
+from rex_shared.events import EvaluationCompleted
+from rex_shared.outbox import enqueue
+
+from evaluator.adapters.pg import Conn, as_connection
+from evaluator.adapters.rows import evaluation_from, row_from
+from evaluator.config import SCHEMA, SOURCE
+from evaluator.domain.model import MetricOutcome, ResultSummary
+from evaluator.ports import JudgeCall, RunPlan, Summaries, Unit
+
+# evaluation.completed ids are derived from the evaluation, so a re-sent event is the same one.
+_COMPLETED_NS = UUID("6f1c1b7e-3d0a-5d2e-9a57-2f6f0f6b7c11")
+
+
+def completed_event_id(evaluation_id: UUID) -> str:
+    return str(uuid5(_COMPLETED_NS, f"evaluation.completed:{evaluation_id}"))
+
+
+class PgRunStore:
+    """`RunStore` over asyncpg."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def start(self, evaluation_id: UUID, at: datetime) -> RunPlan | None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            record = await conn.fetchrow(
+                "UPDATE evaluations SET status = 'running', started_at = coalesce(started_at, $2)"
+                " WHERE id = $1 AND status IN ('queued', 'running') RETURNING *",
+                evaluation_id,
+                at,
+            )
+            if record is None:
+                return None
+            rows = await conn.fetch(
+                "SELECT * FROM evaluation_rows WHERE evaluation_id = $1 ORDER BY row_index",
+                evaluation_id,
+            )
+            done = await conn.fetch(
+                "SELECT row_index, metric FROM metric_results WHERE evaluation_id = $1",
+                evaluation_id,
+            )
+        finished = frozenset((r["row_index"], r["metric"]) for r in done)
+        return RunPlan(evaluation_from(record), tuple(row_from(r) for r in rows), finished)
+
+    async def record(
+        self, unit: Unit, call: JudgeCall | None, outcome: MetricOutcome | None
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if call is not None:
+                await _insert_call(conn, call)
+            if outcome is not None:
+                await _insert_outcome(conn, unit, outcome)
+
+    async def summaries(self, evaluation_id: UUID) -> Summaries:
+        async with self._pool.acquire() as conn:
+            results = await conn.fetch(
+                "SELECT row_index, metric, status, score FROM metric_results"
+                " WHERE evaluation_id = $1",
+                evaluation_id,
+            )
+            calls = await conn.fetch(
+                "SELECT metric, count(*) AS n FROM llm_calls WHERE evaluation_id = $1"
+                " GROUP BY metric",
+                evaluation_id,
+            )
+        summaries = [
+            ResultSummary(r["row_index"], r["metric"], r["status"], r["score"]) for r in results
+        ]
+        return summaries, {c["metric"]: c["n"] for c in calls}
+
+    async def finish(
+        self,
+        evaluation_id: UUID,
+        event: EvaluationCompleted,
+        scores: dict[str, Decimal | None],
+        error: str | None,
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            updated = await conn.fetchval(
+                "UPDATE evaluations SET status = $2, scores = $3::jsonb, error = $4,"
+                " completed_at = $5, rows_done = $6 WHERE id = $1 AND status = 'running'"
+                " RETURNING 1",
+                evaluation_id,
+                event.status,
+                _scores_json(scores),
+                error,
+                event.completed_at,
+                event.rows_done,
+            )
+            if updated:  # only the run that completes it announces it
+                outgoing = cloudevents.build(
+                    event,
+                    source=SOURCE,
+                    key=event.org_id,
+                    event_id=completed_event_id(evaluation_id),
+                    time=event.completed_at,
+                )
+                await enqueue(as_connection(conn), [outgoing], schema=SCHEMA)
+
+
+async def _insert_call(conn: Conn, call: JudgeCall) -> None:
+    event = call.reply.event
+    await conn.execute(
+        "INSERT INTO llm_calls (call_id, evaluation_id, row_index, metric, step, attempt, status,"
+        " provider, model, input_tokens, output_tokens, output, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        event.call_id,
+        call.evaluation_id,
+        call.row_index,
+        call.metric,
+        call.step,
+        call.attempt,
+        event.status,
+        event.provider,
+        event.model,
+        event.usage.input_tokens,
+        event.usage.output_tokens,
+        call.reply.text,
+        event.completed_at,
+    )
+    # The call was paid for: its event commits with the call row, or neither does.
+    outgoing = cloudevents.build(
+        event,
+        source=SOURCE,
+        event_id=str(event.call_id),
+        key=str(event.call_id),
+        time=event.completed_at,
+    )
+    await enqueue(as_connection(conn), [outgoing], schema=SCHEMA)
+
+
+async def _insert_outcome(conn: Conn, unit: Unit, outcome: MetricOutcome) -> None:
+    # Lock the row first: two metrics of one row finishing together must not both miss
+    # (or both count) the moment the row becomes done.
+    await conn.execute(
+        "SELECT 1 FROM evaluation_rows WHERE evaluation_id = $1 AND row_index = $2 FOR UPDATE",
+        unit.evaluation_id,
+        unit.row_index,
+    )
+    await conn.execute(
+        "INSERT INTO metric_results (evaluation_id, row_index, metric, score, reasoning, status,"
+        " error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT DO NOTHING",
+        unit.evaluation_id,
+        unit.row_index,
+        unit.metric,
+        outcome.score,
+        json.dumps(outcome.reasoning, default=str),
+        outcome.status,
+        outcome.error,
+    )
+    became_done = await conn.fetchval(
+        "UPDATE evaluation_rows r SET status = 'done' FROM evaluations e"
+        " WHERE r.evaluation_id = $1 AND r.row_index = $2 AND r.status = 'pending'"
+        " AND e.id = r.evaluation_id AND (SELECT count(*) FROM metric_results m"
+        "  WHERE m.evaluation_id = $1 AND m.row_index = $2) >= cardinality(e.metrics)"
+        " RETURNING 1",
+        unit.evaluation_id,
+        unit.row_index,
+    )
+    if became_done:
+        await conn.execute(
+            "UPDATE evaluations SET rows_done = rows_done + 1 WHERE id = $1", unit.evaluation_id
+        )
+
+
+def _scores_json(scores: Mapping[str, Decimal | None]) -> str:
+    return json.dumps({m: (None if s is None else float(s)) for m, s in scores.items()})

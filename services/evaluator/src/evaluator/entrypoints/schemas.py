@@ -1,0 +1,50 @@
+"""The HTTP request bodies and their translation into commands."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from evaluator.domain.model import Judge, Row
+from evaluator.handlers import SubmitEvaluation
+
+_TEXT = 100_000  # characters per field: generous for RAG contexts, bounded for the database
+
+
+class RowIn(BaseModel):
+    """One question, the contexts retrieved for it, and the answer to judge."""
+
+    question: str = Field(min_length=1, max_length=_TEXT)
+    contexts: list[str] = Field(max_length=200)
+    answer: str = Field(max_length=_TEXT)
+    ground_truth: str | None = Field(None, max_length=_TEXT)
+
+
+class JudgeIn(BaseModel):
+    provider: Literal["openai", "anthropic"] = "openai"
+    model: str = Field("gpt-4o-mini", min_length=1, max_length=200)
+
+
+class EvaluationIn(BaseModel):
+    """`POST /api/v1/evaluations`."""
+
+    project_id: str = Field(min_length=1, max_length=200)
+    metrics: list[str] = Field(min_length=1, max_length=20)
+    judge: JudgeIn = JudgeIn()
+    rows: list[RowIn] = Field(min_length=1)
+    name: str | None = Field(None, max_length=200)
+
+    def command(self, *, org_id: str, user_id: str) -> SubmitEvaluation:
+        """The submit command, paid by the caller's organization."""
+        rows = tuple(
+            Row(i, r.question, tuple(r.contexts), r.answer, r.ground_truth)
+            for i, r in enumerate(self.rows)
+        )
+        return SubmitEvaluation(
+            org_id=org_id,
+            project_id=self.project_id,
+            user_id=user_id,
+            metrics=tuple(self.metrics),
+            judge=Judge(self.judge.provider, self.judge.model),
+            rows=rows,
+            name=self.name,
+        )

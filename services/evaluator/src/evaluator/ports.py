@@ -1,0 +1,144 @@
+"""The interfaces handlers depend on; adapters implement them, tests fake them."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from rex_shared.events import EvaluationCompleted, LlmCallCompleted
+
+from evaluator.domain.model import Evaluation, MetricOutcome, ResultSummary, Row
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who pays for a call and what it is for."""
+
+    call_id: UUID
+    org_id: str
+    project_id: str
+    user_id: str
+    evaluation_id: UUID | None = None
+    metric: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A system prompt and one user message for `model`."""
+
+    model: str
+    system: str
+    user: str
+    max_tokens: int = 2048
+
+
+@dataclass(frozen=True)
+class LlmReply:
+    """The answer (None when the call failed) and the call's event."""
+
+    text: str | None
+    event: LlmCallCompleted
+
+
+class LlmClient(Protocol):
+    """A provider's chat API; every call returns its event, failures included."""
+
+    provider: str
+
+    async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """An evaluation about to run: its rows and the (row, metric) pairs already finished."""
+
+    evaluation: Evaluation
+    rows: tuple[Row, ...]
+    finished: frozenset[tuple[int, str]] = frozenset()
+
+
+@dataclass(frozen=True)
+class JudgeCall:
+    """One judge call of one metric on one row, to store with its event."""
+
+    evaluation_id: UUID
+    row_index: int
+    metric: str
+    step: str
+    attempt: int
+    reply: LlmReply
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One metric on one row."""
+
+    evaluation_id: UUID
+    row_index: int
+    metric: str
+
+
+Summaries = tuple[list[ResultSummary], dict[str, int]]
+"""The stored results, and the number of judge calls per metric."""
+
+
+class RunStore(Protocol):
+    """What a run reads and writes; each call is stored with its event in one transaction."""
+
+    async def start(self, evaluation_id: UUID, at: datetime) -> RunPlan | None: ...
+
+    async def record(
+        self, unit: Unit, call: JudgeCall | None, outcome: MetricOutcome | None
+    ) -> None: ...
+
+    async def summaries(self, evaluation_id: UUID) -> Summaries: ...
+
+    async def finish(
+        self,
+        evaluation_id: UUID,
+        event: EvaluationCompleted,
+        scores: dict[str, Decimal | None],
+        error: str | None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class EvaluationState:
+    """An evaluation as stored, with progress and results."""
+
+    evaluation: Evaluation
+    rows_done: int
+    scores: dict[str, float | None] = field(default_factory=dict)
+    error: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One metric's result on one row."""
+
+    row_index: int
+    metric: str
+    status: str
+    score: Decimal | None
+    reasoning: dict[str, Any]
+    error: str | None
+
+
+class EvaluationRepo(Protocol):
+    """Evaluations as the API sees them, always scoped to an organization."""
+
+    async def create(self, evaluation: Evaluation, rows: Sequence[Row]) -> None: ...
+
+    async def get(self, org_id: str, evaluation_id: UUID) -> EvaluationState | None: ...
+
+    async def results(self, evaluation_id: UUID) -> list[RowResult]: ...
+
+    async def list(
+        self, org_id: str, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[EvaluationState]: ...

@@ -1,0 +1,49 @@
+"""Settings fall back to the simulator; the migration carries the shared outbox table."""
+
+from pathlib import Path
+
+import pytest
+from evaluator.__main__ import migrations_dir
+from evaluator.config import SIM_API_KEY, Settings
+from pydantic import ValidationError
+from rex_shared.outbox import OUTBOX_DDL
+
+SECRET = "x" * 40
+
+
+def test_without_keys_both_providers_use_the_simulator() -> None:
+    settings = Settings(sim_url="http://127.0.0.1:9999/")
+    assert settings.openai_endpoint() == ("http://127.0.0.1:9999/v1", SIM_API_KEY)
+    assert settings.anthropic_endpoint() == ("http://127.0.0.1:9999", SIM_API_KEY)
+
+
+def test_a_key_selects_the_real_api() -> None:
+    settings = Settings(openai_api_key="sk-test")  # type: ignore[arg-type]
+    assert settings.openai_endpoint() == ("https://api.openai.com/v1", "sk-test")
+
+
+def test_settings_come_from_prefixed_environment_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("REX_EVALUATOR_RUN_CONCURRENCY", "7")
+    monkeypatch.setenv("REX_EVALUATOR_MIGRATIONS_DIR", str(tmp_path))
+    monkeypatch.setenv("REX_KAFKA_BOOTSTRAP", "kafka:9092")
+    settings = Settings()
+    assert (settings.run_concurrency, settings.kafka_bootstrap) == (7, "kafka:9092")
+    assert migrations_dir(settings) == tmp_path
+
+
+def test_production_refuses_the_local_defaults() -> None:
+    with pytest.raises(ValidationError, match="database_url"):
+        Settings(env="production", jwt_secret=SECRET)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="sim_url"):
+        Settings(env="production", jwt_secret=SECRET, database_url="postgresql://x/y")  # type: ignore[arg-type]
+
+
+def test_the_default_migrations_dir_is_found_in_the_repository() -> None:
+    assert (migrations_dir(Settings()) / "0001_init.sql").is_file()
+
+
+def test_the_migration_creates_the_shared_outbox_table_verbatim() -> None:
+    sql = (migrations_dir(Settings()) / "0001_init.sql").read_text()
+    assert OUTBOX_DDL.strip() in sql
