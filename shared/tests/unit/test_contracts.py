@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
-from rex_shared import cloudevents
+from rex_shared import asyncapi, cloudevents
 from rex_shared.contracts import schema_of, snapshot_path
 from rex_shared.events import ALL_EVENTS, CostComponents, LlmCallCompleted, Usage
 
@@ -107,3 +107,11 @@ def test_an_invalid_event_is_poison_with_the_reason() -> None:
     incoming = cloudevents.parse(json.dumps(_call(status="maybe")).encode(), None)
     with pytest.raises(cloudevents.PoisonMessage, match="status"):
         cloudevents.decode(incoming, LlmCallCompleted)
+
+
+@pytest.mark.parametrize("service", sorted(asyncapi.SERVICES))
+def test_committed_asyncapi_document_matches_the_generated_one(service: str) -> None:
+    # Regenerate with `make contracts` when a service starts consuming or producing an event.
+    committed = json.loads((asyncapi.DOCS_DIR / f"{service}.json").read_text())
+    assert committed == asyncapi.document(service)
+    assert committed["asyncapi"] == "3.0.0"

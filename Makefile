@@ -1,0 +1,52 @@
+# REX: the commands the README promises. Everything installs what it needs on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install up down status demo test lint unit wiring integration e2e token contracts bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n",$$1,$$2}'
+
+install: ## install uv, the Python packages and the Kafka jars
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --break-system-packages uv
+	@$(UV) sync --frozen --quiet
+	@bash deploy/local/rexinfra.sh install
+
+up: install ## start Kafka, PostgreSQL, the four services and the local sinks
+	@$(RUN) rexctl up
+
+down: ## stop what `make up` started
+	@$(RUN) rexctl down
+
+status: ## show what runs where
+	@$(RUN) rexctl status
+
+demo: install ## run an evaluation end to end and print its costs, budget and alerts
+	@$(RUN) rexctl demo
+
+token: ## mint a local token: make token ORG=acme USER=alice ROLE=admin
+	@$(RUN) rexctl token --org "$(or $(ORG),demo-org)" --user "$(or $(USER_ID),$(or $(USER),demo-user))" --role "$(or $(ROLE),admin)"
+
+test: install ## lint, then every test tier on real Kafka and PostgreSQL
+	@bash deploy/local/run-tests.sh
+
+lint: ## ruff and strict mypy
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) mypy shared/src services/*/src tools/*/src
+
+unit wiring integration e2e: install ## one test tier
+	@bash deploy/local/run-tests.sh $@
+
+contracts: ## rewrite the JSON Schema and AsyncAPI snapshots after a contract change
+	@$(RUN) python -m rex_shared.contracts
+	@$(RUN) python -m rex_shared.asyncapi
+
+bench: install ## run every benchmark and print the summary table
+	@$(RUN) python bench/run_all.py
+
+clean: down ## stop and remove the local data in .rex (Kafka jars are kept)
+	@rm -rf .rex/pg .rex/kafka/data .rex/logs .rex/run .rex/mail .rex/slack

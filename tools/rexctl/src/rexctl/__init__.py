@@ -1,0 +1,1 @@
+"""rexctl: the developer's handle on a local REX stack."""

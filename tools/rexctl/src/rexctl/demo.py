@@ -1,0 +1,193 @@
+"""The main job, end to end: budget, evaluation with a progress bar, then the cost report."""
+
+import json
+import time
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import httpx
+from rex_shared.auth import JwtVerifier
+from rex_shared.money import display
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rexctl.stack import Stack
+
+console = Console()
+ORG, USER = "demo-org", "demo-user"
+JUDGE = {"provider": "openai", "model": "gpt-4o-mini"}
+DEMO_LIMIT = "0.004"  # small on purpose, so the run crosses thresholds and alerts go out
+
+
+class Api:
+    """Thin JSON client over the four services with the demo's admin token."""
+
+    def __init__(self, stack: Stack) -> None:
+        token = JwtVerifier(stack.jwt_secret()).mint(sub=USER, org_id=ORG, roles=["admin"])
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._stack = stack
+
+    def call(self, method: str, service: str, path: str, body: Any = None) -> Any:
+        r = httpx.request(
+            method,
+            f"{self._stack.url(service)}{path}",
+            json=body,
+            headers=self._headers,
+            timeout=30,
+        )
+        if r.status_code >= 400:
+            raise RuntimeError(f"{method} {service}{path} -> {r.status_code}: {r.text}")
+        return r.json()["data"]
+
+
+def run_demo(stack: Stack) -> None:
+    api = Api(stack)
+    project = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    dataset = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())
+    budget = api.call(
+        "POST",
+        "budget",
+        "/api/v1/budgets",
+        {
+            "name": f"Demo budget for {project}",
+            "type": "project",
+            "entity_id": project,
+            "limit_amount": DEMO_LIMIT,
+            "period": "monthly",
+            "is_hard_limit": False,
+        },
+    )
+    console.print(
+        f"Budget [bold]{budget['name']}[/bold]: ${DEMO_LIMIT} a month, thresholds "
+        f"{', '.join(str(t) for t in budget.get('thresholds', []))} %"
+    )
+    created = api.call(
+        "POST",
+        "evaluator",
+        "/api/v1/evaluations",
+        {
+            "name": dataset["name"],
+            "project_id": project,
+            "metrics": ["faithfulness"],
+            "judge": JUDGE,
+            "rows": dataset["rows"],
+        },
+    )
+    evaluation = _follow(api, created["id"], len(dataset["rows"]))
+    ledger = _settled_ledger(api, created["id"])
+    budget_now = _settled_budget(api, budget["id"], Decimal(ledger["total_cost"]))
+    alerts = _alerts_for(api, budget["id"])
+    _report(stack, evaluation, ledger, budget_now, alerts)
+
+
+def _follow(api: Api, eval_id: str, rows: int) -> Any:
+    with Progress(
+        TextColumn("Evaluating {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("rows", total=rows)
+        while True:
+            data = api.call("GET", "evaluator", f"/api/v1/evaluations/{eval_id}")
+            progress.update(task, completed=data["rows_done"])
+            if data["status"] in ("completed", "failed", "cancelled"):
+                return data
+            time.sleep(0.3)
+
+
+def _settled_ledger(api: Api, eval_id: str, quiet_s: float = 1.5, limit_s: float = 60) -> Any:
+    """The evaluation's ledger once no new call has arrived for `quiet_s` seconds."""
+    start, last, since = time.monotonic(), None, time.monotonic()
+    with console.status("Waiting for the ledger to price every call..."):
+        while time.monotonic() - start < limit_s:
+            try:
+                data = api.call("GET", "cost-ledger", f"/api/v1/costs/evaluations/{eval_id}")
+            except RuntimeError:
+                data = None
+            calls = data["calls"] if data else None
+            if calls != last:
+                last, since = calls, time.monotonic()
+            elif data and time.monotonic() - since >= quiet_s:
+                return data
+            time.sleep(0.3)
+    raise RuntimeError("the ledger did not settle; see .rex/logs/cost-ledger.log")
+
+
+def _settled_budget(api: Api, budget_id: str, total: Decimal, limit_s: float = 30) -> Any:
+    deadline = time.monotonic() + limit_s
+    with console.status("Waiting for the budget to count the spend..."):
+        while True:
+            data = api.call("GET", "budget", f"/api/v1/budgets/{budget_id}")
+            period = data.get("current_period") or {}
+            if Decimal(period.get("usage_amount", "0")) >= total or time.monotonic() > deadline:
+                return data
+            time.sleep(0.3)
+
+
+def _alerts_for(api: Api, budget_id: str) -> list[Any]:
+    time.sleep(1.0)  # alerts travel through Kafka a moment after the usage changes
+    data = api.call("GET", "budget", "/api/v1/budgets/alerts")
+    items = data["items"] if isinstance(data, dict) else data
+    return [a for a in items if a["budget_id"] == budget_id]
+
+
+def _report(stack: Stack, evaluation: Any, ledger: Any, budget: Any, alerts: list[Any]) -> None:
+    scores = Table(title=f"Scores: {evaluation['name']} ({evaluation['status']})")
+    scores.add_column("metric")
+    scores.add_column("mean score", justify="right")
+    for metric, score in (evaluation.get("scores") or {}).items():
+        value = score.get("mean") if isinstance(score, dict) else score
+        scores.add_row(metric, "-" if value is None else f"{float(value):.3f}")
+    console.print(scores)
+    _cost_tables(ledger)
+    _budget_panel(budget, alerts)
+    mail = sorted((stack.home / "mail").glob("*.eml"))
+    slack = sorted((stack.home / "slack").glob("*.json"))
+    console.print(f"Alert emails: {len(mail)} in {stack.home / 'mail'} (open the .eml files)")
+    console.print(f"Slack payloads: {len(slack)} in {stack.home / 'slack'}")
+
+
+def _cost_tables(ledger: Any) -> None:
+    table = Table(title=f"Cost of evaluation {ledger['evaluation_id']}")
+    for col in ("metric", "calls", "cost (USD)"):
+        table.add_column(col, justify="right" if col != "metric" else "left")
+    for m in ledger.get("metrics", []):
+        table.add_row(m["metric"] or "-", str(m["calls"]), display(Decimal(m["cost"]), 8))
+    table.add_row(
+        "[bold]total", str(ledger["calls"]), f"[bold]{display(Decimal(ledger['total_cost']), 8)}"
+    )
+    console.print(table)
+    parts = ledger.get("cost_by_component") or {}
+    if parts:
+        comp = Table(title="By component")
+        comp.add_column("component")
+        comp.add_column("cost (USD)", justify="right")
+        for name, value in parts.items():
+            if Decimal(value):
+                comp.add_row(name, display(Decimal(value), 8))
+        console.print(comp)
+
+
+def _budget_panel(budget: Any, alerts: list[Any]) -> None:
+    period = budget.get("current_period") or {}
+    usage = Decimal(period.get("usage_amount", "0"))
+    limit = Decimal(budget["limit_amount"])
+    share = min(usage / limit, Decimal(1)) if limit else Decimal(0)
+    bar = "#" * int(share * 40) + "." * (40 - int(share * 40))
+    colour = "red" if usage >= limit else "yellow" if share >= Decimal("0.8") else "green"
+    lines = [
+        f"[{colour}]{bar}[/{colour}] {display(usage, 6)} of {display(limit, 6)} USD "
+        f"({display(usage / limit * 100 if limit else Decimal(0), 1)} %)"
+    ]
+    for a in alerts:
+        lines.append(
+            f"alert: {a['severity']:<8} threshold {a['threshold']} % crossed at {a['crossed_at']}"
+        )
+    if not alerts:
+        lines.append("no threshold crossed yet")
+    console.print(Panel("\n".join(lines), title=f"Budget: {budget['name']}"))
