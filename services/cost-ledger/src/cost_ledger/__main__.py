@@ -1,0 +1,29 @@
+"""`python -m cost_ledger serve | migrate`."""
+
+import argparse
+import asyncio
+
+from rex_shared.runtime import serve, setup_logging
+
+from cost_ledger.bootstrap import create_app
+from cost_ledger.config import Settings
+from cost_ledger.migrate import migrate_and_seed
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Read the settings once and run the chosen command."""
+    parser = argparse.ArgumentParser(prog="cost_ledger")
+    parser.add_argument("command", choices=("serve", "migrate"))
+    command = parser.parse_args(argv).command
+    settings = Settings()
+    setup_logging(settings.log_level)
+    if command == "migrate":
+        asyncio.run(migrate_and_seed(settings.database_url, schema=settings.db_schema,
+                                     directory=settings.migrations_path()))  # fmt: skip
+        return
+    serve(create_app(settings), host=settings.host, port=settings.port,
+          log_level=settings.log_level)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

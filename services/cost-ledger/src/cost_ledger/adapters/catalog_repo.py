@@ -1,0 +1,62 @@
+"""The price catalog table: idempotent seeding and loading it whole into memory."""
+
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+import asyncpg
+
+from cost_ledger.adapters.sql import columns, unnest_select
+from cost_ledger.domain.pricebook import CatalogRow
+from cost_ledger.domain.pricing import Rates
+
+_RATE_COLUMNS = tuple(f.name for f in fields(Rates))
+_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "text"), ("provider", "text"), ("model_id", "text"), ("model_name", "text"),
+    ("service_tier", "text"), ("batch", "bool"), ("org_id", "text"),
+    ("effective_from", "timestamptz"), ("effective_to", "timestamptz"),
+    *((c, "int4" if c == "long_context_threshold" else "numeric") for c in _RATE_COLUMNS),
+    ("source", "text"),
+)  # fmt: skip
+_NAMES = ", ".join(c for c, _ in _COLUMNS)
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c, _ in _COLUMNS if c != "id")
+
+_UPSERT = (
+    f"INSERT INTO price_catalog ({_NAMES})"
+    f" {unnest_select(_COLUMNS)}"
+    f" ON CONFLICT (id) DO UPDATE SET {_UPDATES}, updated_at = now()"
+    # Seeding never touches prices an admin entered, and skips rows that did not change.
+    f" WHERE price_catalog.source <> 'admin'"
+    f" AND ({', '.join(f'price_catalog.{c}' for c, _ in _COLUMNS)})"
+    f" IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c, _ in _COLUMNS)})"
+)
+
+
+def _row(r: CatalogRow) -> tuple[Any, ...]:
+    rates = tuple(getattr(r.rates, c) for c in _RATE_COLUMNS)
+    return (r.id, r.provider, r.model_id, r.model_name, r.service_tier, r.batch, r.org_id,
+            r.effective_from, r.effective_to, *rates, r.source)  # fmt: skip
+
+
+async def upsert_rows(conn: asyncpg.Connection, rows: Sequence[CatalogRow]) -> None:
+    """Insert or refresh catalog rows by id, serialized so concurrent seeders never deadlock."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('rex-ledger-seed-catalog'))")
+        ordered = sorted(rows, key=lambda r: r.id)
+        await conn.execute(_UPSERT, *columns([_row(r) for r in ordered], len(_COLUMNS)))
+
+
+def _from_record(rec: asyncpg.Record) -> CatalogRow:
+    return CatalogRow(
+        id=rec["id"], provider=rec["provider"], model_id=rec["model_id"],
+        model_name=rec["model_name"], service_tier=rec["service_tier"], batch=rec["batch"],
+        effective_from=rec["effective_from"], effective_to=rec["effective_to"],
+        rates=Rates(**{c: rec[c] for c in _RATE_COLUMNS}), source=rec["source"],
+        org_id=rec["org_id"],
+    )  # fmt: skip
+
+
+async def load_rows(conn: asyncpg.Connection | asyncpg.Pool) -> list[CatalogRow]:
+    """Every catalog row (a few thousand: small enough to hold in memory)."""
+    records = await conn.fetch(f"SELECT {_NAMES} FROM price_catalog")
+    return [_from_record(r) for r in records]

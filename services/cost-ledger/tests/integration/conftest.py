@@ -1,0 +1,139 @@
+"""The ledger app in-process against real Kafka and PostgreSQL, on a throwaway schema and group."""
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from cost_ledger.bootstrap import create_app
+from cost_ledger.config import Settings
+from cost_ledger.migrate import migrate_and_seed
+from fastapi import FastAPI
+from rex_shared import topics
+from rex_shared.db import provision
+from rex_shared.kafka import ensure_topics
+from rex_shared.testing.infra import Infra
+
+MIGRATIONS = Settings(database_url="postgresql://x@y/z").migrations_path()
+
+
+async def scratch_schema(infra: Infra) -> tuple[str, str]:
+    """A fresh schema owned by a fresh role (no migrations yet): (schema, dsn)."""
+    schema = f"ledger_t{secrets.token_hex(4)}"
+    await provision(infra.pg_admin_dsn, schema=schema, role=f"rex_{schema}", password=schema)
+    return schema, infra.service_dsn(f"rex_{schema}", schema)
+
+
+async def drop_schema(infra: Infra, schema: str) -> None:
+    conn = await asyncpg.connect(infra.pg_admin_dsn)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.execute(f"DROP ROLE IF EXISTS rex_{schema}")
+    finally:
+        await conn.close()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    """Where each partition of `topic` ends now."""
+    probe = AIOKafkaProducer(bootstrap_servers=bootstrap)  # partitions_for loads metadata
+    await probe.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await probe.partitions_for(topic)]
+    finally:
+        await probe.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+async def commit_group_at_end(bootstrap: str, group: str, topic: str) -> None:
+    # A fresh group with auto_offset_reset=earliest would replay the topic's whole history;
+    # start it where the topic ends now instead, so the tests see only their own events.
+    offsets = await end_offsets(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture(scope="session")
+async def ledger_db(infra: Infra) -> AsyncIterator[tuple[str, str]]:
+    """A migrated and seeded ledger schema for the session: (schema, dsn)."""
+    schema, dsn = await scratch_schema(infra)
+    await migrate_and_seed(dsn, schema=schema, directory=MIGRATIONS)
+    yield schema, dsn
+    await drop_schema(infra, schema)
+
+
+@pytest.fixture(scope="session")
+async def ledger_app(
+    infra: Infra, ledger_db: tuple[str, str], jwt_secret: str
+) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running: consumer, outbox relay and all."""
+    schema, dsn = ledger_db
+    group = f"cost-ledger-test-{secrets.token_hex(4)}"
+    wanted = [topics.LLM_CALL_COMPLETED, topics.LLM_COST_RECORDED]
+    await ensure_topics(infra.kafka_bootstrap, wanted)
+    await commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_CALL_COMPLETED)
+    settings = Settings(
+        env="test", database_url=dsn, db_schema=schema, kafka_bootstrap=infra.kafka_bootstrap,
+        jwt_secret=jwt_secret, consumer_group=group,
+    )  # type: ignore[arg-type]  # fmt: skip
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(ledger_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=ledger_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    kafka = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+@pytest.fixture
+async def db(ledger_db: tuple[str, str]) -> AsyncIterator[asyncpg.Connection]:
+    schema, dsn = ledger_db
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def fresh_schema(infra: Infra) -> AsyncIterator[tuple[str, str]]:
+    """An empty schema and its role, dropped afterwards: (schema, dsn)."""
+    schema, dsn = await scratch_schema(infra)
+    yield schema, dsn
+    await drop_schema(infra, schema)
+
+
+TopicEnd = Callable[[str], Awaitable[dict[TopicPartition, int]]]
+
+
+@pytest.fixture
+def topic_end(infra: Infra) -> TopicEnd:
+    """Where each partition of a topic ends now (read new records from there)."""
+    return partial(end_offsets, infra.kafka_bootstrap)
+
+
+@pytest.fixture
+def org() -> str:
+    return f"org-{secrets.token_hex(6)}"
