@@ -27,8 +27,8 @@ status: ## show what runs where
 demo: install ## run an evaluation end to end and print its costs, budget and alerts
 	@$(RUN) rexctl demo
 
-token: ## mint a local token: make token ORG=acme USER=alice ROLE=admin
-	@$(RUN) rexctl token --org "$(or $(ORG),demo-org)" --user "$(or $(USER_ID),$(or $(USER),demo-user))" --role "$(or $(ROLE),admin)"
+token: ## mint a local token: make token ORG=acme USER_ID=alice ROLE=admin
+	@$(RUN) rexctl token --org "$(or $(ORG),demo-org)" --user "$(or $(USER_ID),demo-user)" --role "$(or $(ROLE),admin)"
 
 test: install ## lint, then every test tier on real Kafka and PostgreSQL
 	@bash deploy/local/run-tests.sh
