@@ -33,10 +33,18 @@ def document(service: str, bootstrap: str = "127.0.0.1:9092") -> dict[str, Any]:
     for model in consumes:
         _subscribe(broker, service, model)
     for model in produces:
-        broker.publisher(model.topic, title=f"{model.topic}:publish", schema=model,
-                         description=f"CloudEvents type rex.{model.topic}.v1, binary mode")
-    spec = AsyncAPI(broker, title=f"REX {service}", version="1.0.0",
-                    description=f"Events consumed and produced by the REX {service} service.")
+        broker.publisher(
+            model.topic,
+            title=f"{model.topic}:publish",
+            schema=model,
+            description=f"CloudEvents type rex.{model.topic}.v1, binary mode",
+        )
+    spec = AsyncAPI(
+        broker,
+        title=f"REX {service}",
+        version="1.0.0",
+        description=f"Events consumed and produced by the REX {service} service.",
+    )
     data: dict[str, Any] = json.loads(spec.to_specification().to_json())
     return data
 
@@ -46,8 +54,12 @@ def _subscribe(broker: KafkaBroker, service: str, model: type[Contract]) -> None
         return None
 
     handler.__annotations__["event"] = model
-    broker.subscriber(model.topic, group_id=service, title=f"{model.topic}:consume",
-                      description=f"Consumed by {service} (group {service})")(handler)
+    broker.subscriber(
+        model.topic,
+        group_id=service,
+        title=f"{model.topic}:consume",
+        description=f"Consumed by {service} (group {service})",
+    )(handler)
 
 
 def write_all() -> list[Path]:
