@@ -1,9 +1,12 @@
 """The main job, end to end: budget, evaluation with a progress bar, then the cost report."""
 
+import email
+import email.policy
 import json
 import time
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +22,7 @@ from rexctl.stack import Stack
 console = Console()
 ORG, USER = "demo-org", "demo-user"
 JUDGE = {"provider": "openai", "model": "gpt-4o-mini"}
-DEMO_LIMIT = "0.004"  # small on purpose, so the run crosses thresholds and alerts go out
+DEMO_LIMIT = "0.0016"  # small on purpose: the sample run (~$0.0014) crosses 50% and 80%
 
 
 class Api:
@@ -146,10 +149,40 @@ def _report(stack: Stack, evaluation: Any, ledger: Any, budget: Any, alerts: lis
     console.print(scores)
     _cost_tables(ledger)
     _budget_panel(budget, alerts)
-    mail = sorted((stack.home / "mail").glob("*.eml"))
-    slack = sorted((stack.home / "slack").glob("*.json"))
+    mail, slack = _delivered(stack, alerts)
     console.print(f"Alert emails: {len(mail)} in {stack.home / 'mail'} (open the .eml files)")
     console.print(f"Slack payloads: {len(slack)} in {stack.home / 'slack'}")
+    console.print(
+        "The APIs: "
+        + ", ".join(
+            f"{n} {stack.url(n)}/docs" for n in ("evaluator", "cost-ledger", "budget", "notifier")
+        )
+    )
+    console.print(
+        "Run [bold]make demo[/bold] again for another run; stop with [bold]make down[/bold]."
+    )
+
+
+def _delivered(stack: Stack, alerts: list[Any], limit_s: float = 15) -> tuple[list[Any], list[Any]]:
+    """Alert mails and Slack payloads of these alerts, once they have all arrived."""
+    deadline = time.monotonic() + limit_s
+    names = {a["id"] for a in alerts}
+    while True:
+        mail = [p for p in (stack.home / "mail").glob("*.eml") if _mentions(p, alerts)]
+        slack = [p for p in (stack.home / "slack").glob("*.json") if _mentions(p, alerts)]
+        if (len(mail) >= len(names) and len(slack) >= len(names)) or time.monotonic() > deadline:
+            return mail, slack
+        time.sleep(0.3)
+
+
+def _mentions(path: Path, alerts: list[Any]) -> bool:
+    raw = path.read_bytes()
+    if path.suffix == ".eml":  # bodies may be quoted-printable: decode before searching
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        payloads = [part.get_payload(decode=True) for part in message.walk()]
+        raw = b"".join(p for p in payloads if isinstance(p, bytes))
+    text = raw.decode("utf-8", "replace")
+    return any(a["budget_id"] in text for a in alerts)
 
 
 def _cost_tables(ledger: Any) -> None:
