@@ -44,6 +44,12 @@ class APIError(Exception):
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or {}
+        self.headers: dict[str, str] = {}
+
+    def with_headers(self, headers: dict[str, str]) -> "APIError":
+        """Attach response headers (e.g. Retry-After) and return self."""
+        self.headers.update(headers)
+        return self
 
 
 class NotFound(APIError):
@@ -85,7 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, APIError)
-        return _error(exc.status, exc.code, exc.message, exc.details)
+        return _error(exc.status, exc.code, exc.message, exc.details, headers=exc.headers or None)
 
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -28,27 +28,34 @@ class Principal(BaseModel):
 
 
 class JwtVerifier:
-    """HS256 verification with issuer, audience, expiry and bounded clock skew."""
+    """HS256 (local secret) or RS256/ES256 (JWKS URL) with iss, aud, exp, nbf and bounded skew."""
 
     def __init__(
-        self, secret: str, *, issuer: str = "rex", audience: str = "rex-api", leeway_s: int = 30
+        self,
+        secret: str = "",
+        *,
+        issuer: str = "rex",
+        audience: str = "rex-api",
+        leeway_s: int = 30,
+        jwks_url: str | None = None,
     ) -> None:
-        if not secret:
-            raise ValueError("a JWT secret is required")
-        self._secret, self._issuer, self._audience, self._leeway = (
-            secret,
-            issuer,
-            audience,
-            leeway_s,
-        )
+        if not secret and not jwks_url:
+            raise ValueError("a JWT secret or a JWKS URL is required")
+        if secret and len(secret) < 32:
+            raise ValueError("the JWT secret must be at least 32 characters")
+        self._secret, self._issuer, self._audience = secret, issuer, audience
+        self._leeway = leeway_s
+        # Production: keys come from the identity provider's JWKS, cached and refreshed by PyJWT.
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
 
     def verify(self, token: str) -> Principal:
         """Decode and check a token, or raise APIError 401."""
         try:
+            key, algorithms = self._key_for(token)
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=["HS256"],
+                key,
+                algorithms=algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
@@ -60,10 +67,21 @@ class JwtVerifier:
         if not isinstance(org, str) or not org:
             raise APIError(401, "INVALID_TOKEN", "token has no org_id")
         roles = claims.get("roles") or []
+        if not isinstance(roles, list):
+            raise APIError(401, "INVALID_TOKEN", "roles must be a list")
         return Principal(sub=str(claims["sub"]), org_id=org, roles=tuple(map(str, roles)))
+
+    def _key_for(self, token: str) -> tuple[Any, list[str]]:
+        # The algorithm list is fixed per mode, never read from the token: no `alg: none`,
+        # no HS256 signed with a public key.
+        if self._jwks is not None:
+            return self._jwks.get_signing_key_from_jwt(token).key, ["RS256", "ES256"]
+        return self._secret, ["HS256"]
 
     def mint(self, *, sub: str, org_id: str, roles: list[str], ttl_s: int = 3600) -> str:
         """Issue a token (local mode, tests, service-to-service calls)."""
+        if not self._secret:
+            raise ValueError("minting needs the local HS256 secret")
         now = int(time.time())
         claims = {
             "sub": sub,
@@ -81,16 +99,27 @@ class JwtVerifier:
 def principal_dependency(
     verifier: JwtVerifier,
 ) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
-    """A FastAPI dependency returning the verified caller."""
+    """A FastAPI dependency returning the verified caller (also kept on request.state)."""
 
     async def current(request: Request) -> Principal:
+        cached = getattr(request.state, "principal", None)
+        if isinstance(cached, Principal):  # the rate limiter verified it already
+            return cached
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise APIError(401, "UNAUTHENTICATED", "missing bearer token")
-        return verifier.verify(token.strip())
+        principal = verifier.verify(token.strip())
+        request.state.principal = principal
+        return principal
 
     return current
+
+
+def sees_only_own(principal: Principal) -> bool:
+    """Members read only their own evaluations, costs, budgets and alerts; admins and viewers
+    read everything in their organization."""
+    return not principal.has("admin", "viewer", "service")
 
 
 def require_role(principal: Principal, *roles: str) -> None:

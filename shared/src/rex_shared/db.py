@@ -113,3 +113,33 @@ async def _apply_pending(
 
 def _quote(literal: str) -> str:
     return literal.replace("'", "''")
+
+
+# Row-level security. Tenant tables carry a policy like
+#   USING (org_id = current_setting('app.org_id', true)
+#          OR current_setting('app.rls_bypass', true) = 'on')
+# with FORCE ROW LEVEL SECURITY, so a request that forgot to scope sees nothing.
+RLS_POLICY = """
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY {table}_tenant ON {table}
+    USING (org_id = current_setting('app.org_id', true)
+           OR current_setting('app.rls_bypass', true) = 'on')
+    WITH CHECK (org_id = current_setting('app.org_id', true)
+           OR current_setting('app.rls_bypass', true) = 'on');
+"""
+
+
+async def scope_to_org(conn: asyncpg.Connection, org_id: str) -> None:
+    """Inside a transaction: rows of other organizations become invisible (RLS)."""
+    await conn.execute("SELECT set_config('app.org_id', $1, true)", org_id)
+
+
+async def bypass_rls(conn: asyncpg.Connection) -> None:
+    """Inside a transaction: a trusted consumer working across organizations."""
+    await conn.execute("SELECT set_config('app.rls_bypass', 'on', true)")
+
+
+def rls_policy_sql(table: str) -> str:
+    """The SQL that puts `table` under the tenant policy (for migrations)."""
+    return RLS_POLICY.format(table=_ident(table))
