@@ -5,6 +5,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -86,6 +87,12 @@ _HTTP_CODES = {
 }
 
 
+_TEXT_ERRORS = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as the error envelope; validation failures are 422 VALIDATION_ERROR."""
 
@@ -116,6 +123,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "INTERNAL_ERROR", "internal error")
 
+    async def bad_text(_: Request, exc: Exception) -> Response:
+        # Only client text reaches the database as text: a NUL byte or an unencodable
+        # character is bad input, whichever endpoint it came through.
+        return _error(422, "INVALID_TEXT", "text contains a character that cannot be stored")
+
+    for text_error in _TEXT_ERRORS:
+        app.add_exception_handler(text_error, bad_text)
     app.add_exception_handler(APIError, api_error)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -151,7 +165,7 @@ ReadyCheck = Callable[[], Awaitable[None]]
 
 
 def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
-    """`/health` (alive), `/ready` (every dependency answers), `/metrics` (Prometheus)."""
+    """`/health` (alive), `/ready` (every dependency answers, not draining), `/metrics`."""
     router = APIRouter(tags=["ops"])
 
     @router.get("/health")
@@ -159,7 +173,10 @@ def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
         return ok({"status": "ok"})
 
     @router.get("/ready")
-    async def ready() -> Response:
+    async def ready(request: Request) -> Response:
+        # Shutting down: say so at once, so load balancers stop sending before we stop serving.
+        if getattr(request.app.state, "draining", False):
+            return _error(503, "NOT_READY", "shutting down", {"status": "draining"})
         results: dict[str, str] = {}
         for name, check in checks.items():
             try:

@@ -9,6 +9,8 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from rex_shared.events import (
+    BudgetForecastExceeded,
+    BudgetPeriodClosed,
     BudgetThresholdCrossed,
     Contract,
     EvaluationCompleted,
@@ -20,8 +22,11 @@ from rex_shared.events import (
 SERVICES: dict[str, tuple[Sequence[type[Contract]], Sequence[type[Contract]]]] = {
     "evaluator": ((), (LlmCallCompleted, EvaluationCompleted)),
     "cost-ledger": ((LlmCallCompleted,), (LlmCostRecorded,)),
-    "budget": ((LlmCostRecorded,), (BudgetThresholdCrossed,)),
-    "notifier": ((BudgetThresholdCrossed,), ()),
+    "budget": (
+        (LlmCostRecorded,),
+        (BudgetThresholdCrossed, BudgetForecastExceeded, BudgetPeriodClosed),
+    ),
+    "notifier": ((BudgetThresholdCrossed, BudgetForecastExceeded, BudgetPeriodClosed), ()),
 }
 DOCS_DIR = Path(__file__).resolve().parents[3] / "docs" / "asyncapi"
 

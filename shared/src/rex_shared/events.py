@@ -99,6 +99,9 @@ class LlmCallCompleted(Contract):
     usage: Usage
     raw_usage: dict[str, object] | None = None
     provider_request_id: str | None = None
+    row_index: int | None = Field(
+        None, ge=0, description="The dataset row (QA pair) the call judged, when it judged one"
+    )
 
 
 class CostComponents(BaseModel):
@@ -137,6 +140,15 @@ class LlmCostRecorded(Contract):
     price_id: str | None = None
     occurred_at: datetime
     recorded_at: datetime
+    entry_kind: Literal["charge", "adjustment"] = Field(
+        "charge",
+        description="charge: the call's first pricing; adjustment: a later correction whose"
+        " `cost` and `usage` are DELTAS to add to what was recorded before for `call_id`",
+    )
+    adjusts_call_id: UUID | None = Field(
+        None, description="For an adjustment: the call whose recorded cost it corrects"
+    )
+    adjustment_id: UUID | None = None
 
 
 Severity = Literal["info", "warning", "critical"]
@@ -163,6 +175,67 @@ class BudgetThresholdCrossed(Contract):
     usage_percent: Money
     is_hard_limit: bool
     crossed_at: datetime
+    threshold_basis: Literal["percent", "amount"] = Field(
+        "percent",
+        description="percent: `threshold` is what the budget set; amount: the budget set a USD"
+        " amount (`threshold_amount`) and `threshold` is its percent of the limit",
+    )
+    threshold_amount: Money | None = Field(
+        None, description="The usage in USD at which the threshold is reached"
+    )
+    projected_amount: Money | None = Field(
+        None, description="kind=forecast: the spend projected at period end at the current rate"
+    )
+    runs_out_at: datetime | None = Field(
+        None, description="kind=forecast: when usage reaches the limit at the current rate"
+    )
+
+
+class BudgetForecastExceeded(Contract):
+    """Spend projected to the period's end exceeds the limit; at most once per period."""
+
+    topic: ClassVar[str] = topics.BUDGET_FORECAST_EXCEEDED
+
+    alert_id: UUID = Field(description="The `budget.threshold.crossed` (kind=forecast) alert")
+    budget_id: UUID
+    budget_name: str
+    budget_type: Literal["organization", "project", "user"]
+    entity_id: str
+    org_id: str
+    period_start: datetime
+    period_end: datetime
+    usage_amount: Money
+    limit_amount: Money
+    usage_percent: Money
+    projected_amount: Money
+    projected_percent: Money
+    burn_rate_per_hour: Money
+    runs_out_at: datetime | None = Field(
+        None, description="When usage reaches the limit at the current rate (before period_end)"
+    )
+    is_hard_limit: bool
+    forecast_at: datetime
+
+
+class BudgetPeriodClosed(Contract):
+    """A budget period ended: its totals, once per (budget, period)."""
+
+    topic: ClassVar[str] = topics.BUDGET_PERIOD_CLOSED
+
+    budget_id: UUID
+    budget_name: str
+    budget_type: Literal["organization", "project", "user"]
+    entity_id: str
+    org_id: str
+    period_start: datetime
+    period_end: datetime
+    usage_amount: Money
+    limit_amount: Money
+    usage_percent: Money
+    events: int = Field(ge=0, description="llm.cost.recorded events counted in the period")
+    alerts: int = Field(ge=0, description="Thresholds (kind=actual) that fired in the period")
+    is_hard_limit: bool
+    closed_at: datetime
 
 
 class MetricTotals(BaseModel):
@@ -199,4 +272,6 @@ ALL_EVENTS: tuple[type[Contract], ...] = (
     LlmCostRecorded,
     BudgetThresholdCrossed,
     EvaluationCompleted,
+    BudgetForecastExceeded,
+    BudgetPeriodClosed,
 )

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,23 @@ async def enqueue(conn: asyncpg.Connection, events: list[OutgoingEvent], *, sche
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
 
+async def enqueue_one(conn: asyncpg.Connection, event: OutgoingEvent, *, schema: str) -> None:
+    """`enqueue` for a single event in ONE round trip (insert and wake-up in one statement):
+    the cheapest way to record a call's event, inside the caller's transaction or on its own
+    (a lone statement is its own transaction)."""
+    await conn.execute(
+        "WITH added AS (INSERT INTO outbox (event_id, topic, key, headers, payload)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+        " SELECT pg_notify($6, '')",
+        event.id,
+        event.topic,
+        event.key,
+        json.dumps({k: v.decode() for k, v in event.headers()}),
+        event.data,
+        _channel(schema),
+    )
+
+
 class OutboxRelay:
     """Publishes pending outbox rows; several relays may run at once (SKIP LOCKED)."""
 
@@ -61,9 +79,10 @@ class OutboxRelay:
         schema: str,
         batch_size: int = 500,
         idle_wait: float = 1.0,
+        sender: Callable[[AIOKafkaProducer, list[OutgoingEvent]], Awaitable[None]] = send_events,
     ) -> None:
         self._pool, self._producer, self._schema = pool, producer, schema
-        self._batch_size, self._idle_wait = batch_size, idle_wait
+        self._batch_size, self._idle_wait, self._send = batch_size, idle_wait, sender
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: Any = None  # a pool connection kept for LISTEN
@@ -119,7 +138,7 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            await send_events(self._producer, [_row_to_event(r) for r in rows])
+            await self._send(self._producer, [_row_to_event(r) for r in rows])
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [r["id"] for r in rows],

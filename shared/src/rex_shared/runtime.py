@@ -2,11 +2,15 @@
 
 import json
 import logging
+import os
 import sys
+from types import FrameType
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from rex_shared.observability import ContextFilter, init_sentry
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,6 +34,7 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
     """Configure the root logger once per process."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())  # event_id, org_id, ... of the work being done
     handler.setFormatter(
         JsonFormatter()
         if json_logs
@@ -40,14 +45,53 @@ def setup_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def serve(app: FastAPI, *, host: str, port: int, log_level: str = "info") -> None:
-    """Run the app; SIGTERM drains requests and runs the lifespan shutdown."""
-    uvicorn.run(
+# The pod's budget after SIGTERM (terminationGracePeriodSeconds 30, preStop sleep 5 before
+# it): in-flight requests get this long, then the lifespan shutdown stops the consumers, whose
+# in-flight batch may take FastStream's graceful_timeout (15 s) to finish and commit.
+GRACEFUL_HTTP_S = 8.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with the app marked draining the moment the stop signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._app.state.draining = True
+        super().handle_exit(sig, frame)
+
+
+def serve(
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    graceful_timeout_s: float = GRACEFUL_HTTP_S,
+) -> None:
+    """Run the app; SIGTERM makes /ready 503, drains requests, then runs the lifespan shutdown."""
+    _report_errors(app)
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level.lower(),
         access_log=False,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=max(1, round(graceful_timeout_s)),
         log_config=None,
+    )
+    _Server(config, app).run()
+
+
+def _report_errors(app: FastAPI) -> None:
+    # The one setting read here rather than in a service's Settings: SENTRY_DSN is the name
+    # Sentry's own tooling uses, and reading it here gives every service error reporting
+    # without a change to its config (docs/operations.md).
+    init_sentry(
+        os.environ.get("SENTRY_DSN"),
+        service=str(getattr(app.state, "service", app.title)),
+        env=os.environ.get("REX_ENV", "local"),
+        release=os.environ.get("SENTRY_RELEASE") or None,
     )

@@ -11,21 +11,23 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from rex_shared import topics
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier
-from rex_shared.consumer import BatchConsumer
+from rex_shared.consumer import BatchConsumer, fast_decode
 from rex_shared.db import create_pool
 from rex_shared.events import LlmCallCompleted
-from rex_shared.kafka import ensure_topics, make_producer
+from rex_shared.kafka import ensure_topics, make_producer, send_events_batched
 from rex_shared.outbox import OutboxRelay
+from rex_shared.security import HttpPolicy, RateLimiter, install_http_policy
 
+from cost_ledger.adapters import metrics
 from cost_ledger.adapters.catalog_repo import load_rows
 from cost_ledger.adapters.ledger_repo import PgLedgerStore
 from cost_ledger.config import Settings
 from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
 from cost_ledger.entrypoints import api, consumer
+from cost_ledger.entrypoints.deps import Deps
 from cost_ledger.handlers import record_calls
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ class Runtime:
     def get_book(self) -> PriceBook:
         return self.book
 
+    def get_store(self) -> PgLedgerStore:
+        s = self.settings
+        return PgLedgerStore(self.get_pool(), schema=s.db_schema, cost_topic=s.cost_topic)
+
     async def reload_prices(self) -> None:
         """Swap in a fresh price book from the catalog table."""
         self.book = PriceBook(await load_rows(self.get_pool()), self.resolver)
@@ -77,38 +83,46 @@ class Runtime:
             self.producer = make_producer(s.kafka_bootstrap, client_id=SERVICE)
             await self.producer.start()
             stack.push_async_callback(self.producer.stop)
-            await ensure_topics(
-                s.kafka_bootstrap,
-                [topics.LLM_CALL_COMPLETED, topics.LLM_COST_RECORDED],
-                partitions=s.kafka_partitions,
-            )
+            await ensure_topics(s.kafka_bootstrap, [s.calls_topic, s.cost_topic],
+                                partitions=s.kafka_partitions)  # fmt: skip
             await self.reload_prices()
             stack.push_async_callback(_cancel, asyncio.create_task(self._reload_forever()))
-            relay = OutboxRelay(self.pool, self.producer, schema=s.db_schema)
+            # Big relay batches, sent as record batches, keep up with the consumer at full ingest.
+            relay = OutboxRelay(self.pool, self.producer, schema=s.db_schema, batch_size=2000,
+                                sender=send_events_batched)  # fmt: skip
             await relay.start()
             stack.push_async_callback(relay.stop)
-            broker = self._broker()
-            await broker.start()
-            stack.push_async_callback(broker.stop)  # first to stop: no batch left half done
+            # Several group members in one process: while one waits for PostgreSQL, another
+            # prices its batch (each commits its own partitions' offsets after its own commit).
+            for member in range(s.consumer_concurrency):
+                broker = self._broker(member)
+                await broker.start()
+                stack.push_async_callback(broker.stop)  # first to stop: no batch half done
             log.info("cost-ledger started with %d catalog rows", self.book.size)
             yield
 
-    def _broker(self) -> KafkaBroker:
+    def _broker(self, member: int) -> KafkaBroker:
         s, producer = self.settings, self.producer
         assert producer is not None
         broker = KafkaBroker(
             # Per-batch "Received"/"Processed" lines would dominate the log at full ingest.
             s.kafka_bootstrap,
-            client_id=SERVICE,
+            client_id=f"{SERVICE}-{member}",
             logger=logging.getLogger("cost_ledger.broker"),
             log_level=logging.DEBUG,
         )
-        handle = partial(record_calls, store=PgLedgerStore(self.get_pool(), schema=s.db_schema),
-                         book=self.get_book, now=utcnow)  # fmt: skip
+        handle = partial(
+            record_calls, store=self.get_store(), book=self.get_book, now=utcnow,
+            observe=metrics.observe_added, observe_lag=metrics.observe_lag,
+        )  # fmt: skip
         batches = BatchConsumer(name=SERVICE, model=LlmCallCompleted, handle=handle,
-                                producer=producer)  # fmt: skip
-        consumer.subscribe(broker, batches, group_id=s.consumer_group,
-                           max_records=s.consumer_max_records)  # fmt: skip
+                                producer=producer, decoder=fast_decode)  # fmt: skip
+        consumer.subscribe(
+            broker, batches, topic=s.calls_topic, group_id=s.consumer_group,
+            max_records=s.consumer_max_records,
+            max_partition_fetch_bytes=s.consumer_max_partition_fetch_bytes,
+            session_timeout_ms=s.consumer_session_timeout_ms,
+        )  # fmt: skip
         return broker
 
 
@@ -121,13 +135,21 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 def create_app(settings: Settings) -> FastAPI:
     """The ledger's FastAPI app; its lifespan runs the consumer and the outbox relay."""
     runtime = Runtime(settings)
-    verifier = JwtVerifier(settings.jwt_secret.get_secret_value())
+    s = settings
+    verifier = JwtVerifier(s.jwt_secret.get_secret_value(), jwks_url=s.jwks_url)
+    limiter = RateLimiter(lambda: runtime.pool, per_principal=s.rate_limit_per_principal,
+                          per_org=s.rate_limit_per_org)  # fmt: skip
+    deps = Deps(pool=runtime.get_pool, book=runtime.get_book, store=runtime.get_store,
+                now=utcnow, reload_prices=runtime.reload_prices, observe=metrics.observe_added,
+                catalog_admin_orgs=s.catalog_admin_orgs)  # fmt: skip
     app = build_app(
         service=SERVICE, title="REX cost ledger", lifespan=runtime.lifespan,
-        routers=[api.router(verifier=verifier, pool=runtime.get_pool, book=runtime.get_book,
-                            now=utcnow)],
+        routers=[api.router(verifier=verifier, limiter=limiter, deps=deps)],
         checks={"postgres": pg_check(lambda: runtime.pool),
                 "kafka": kafka_check(lambda: runtime.producer)},
     )  # fmt: skip
+    install_http_policy(app, HttpPolicy(max_body_bytes=s.max_body_bytes,
+                                        security_headers=s.send_security_headers(),
+                                        require_https=s.https_only()))  # fmt: skip
     app.state.runtime = runtime
     return app

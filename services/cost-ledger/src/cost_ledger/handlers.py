@@ -1,33 +1,44 @@
-"""Use cases: record completed calls in the ledger, exactly once, with their cost events."""
+"""Use cases: record completed calls exactly once; reprice recorded calls with adjustments."""
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
-from uuid import UUID
+from typing import Any, Protocol
 
-from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.consumer import Received
 from rex_shared.events import LlmCallCompleted
 
-from cost_ledger.domain.ledger import LedgerEntry, cost_recorded, entry_for
+from cost_ledger.domain.ledger import LedgerEntry, entry_for
 from cost_ledger.domain.pricebook import PriceBook
+from cost_ledger.domain.repricing import Adjustment, Recorded, Scope, reprice
 
 
 class LedgerTx(Protocol):
     """What one ledger transaction can do (adapters/ledger_repo.py implements it)."""
 
-    async def insert_entries(self, entries: Sequence[LedgerEntry]) -> set[UUID]:
-        """Insert rows whose call_id is new; return the call_ids actually inserted."""
+    async def record_charges(self, entries: Sequence[LedgerEntry], at: datetime) -> list[Any]:
+        """Insert new calls with their aggregates and cost events; duplicates add nothing."""
         ...
 
-    async def add_to_aggregates(self, entries: Sequence[LedgerEntry]) -> None: ...
+    async def record_adjustments(
+        self, adjustments: Sequence[Adjustment], at: datetime
+    ) -> list[Any]: ...
 
-    async def enqueue(self, events: list[OutgoingEvent]) -> None: ...
+    async def lock_org(self, org_id: str) -> None:
+        """Serialize repricing runs of one org."""
+        ...
+
+    async def recorded_calls(self, scope: Scope, *, limit: int) -> list[Recorded]:
+        """Calls in scope as the ledger holds them now (charge + adjustments)."""
+        ...
 
 
 class LedgerStore(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[LedgerTx]: ...
+    def transaction(self, org_id: str | None = None) -> AbstractAsyncContextManager[LedgerTx]: ...
+
+
+def _ignore(*_: Any) -> None:
+    return None
 
 
 async def record_calls(
@@ -36,14 +47,39 @@ async def record_calls(
     store: LedgerStore,
     book: Callable[[], PriceBook],
     now: Callable[[], datetime],
+    observe: Callable[[list[Any]], None] = _ignore,
+    observe_lag: Callable[[list[LedgerEntry], datetime], None] = _ignore,
 ) -> None:
     """Price and record a batch in one transaction; calls already in the ledger are skipped."""
     prices, recorded_at = book(), now()
     unique = {r.event.call_id: r for r in received}  # a batch may carry a re-send of itself
     entries = [entry_for(r.event_id, r.event, prices, now=recorded_at) for r in unique.values()]
     async with store.transaction() as tx:
-        inserted = await tx.insert_entries(entries)
-        new = [e for e in entries if e.call_id in inserted]
-        # Only rows this transaction inserted count: a redelivered event adds nothing twice.
-        await tx.add_to_aggregates(new)
-        await tx.enqueue([cost_recorded(e) for e in new])
+        added = await tx.record_charges(entries, recorded_at)
+    observe(added)
+    observe_lag(entries, recorded_at)
+
+
+def adjustments_for(
+    calls: Sequence[Recorded], book: PriceBook, *, now: datetime
+) -> list[Adjustment]:
+    """The adjustment each call needs today (calls still unknown or unchanged need none)."""
+    return [a for c in calls if (a := reprice(c, book, now=now)) is not None]
+
+
+async def reprice_calls(
+    scope: Scope,
+    *,
+    store: LedgerStore,
+    book: Callable[[], PriceBook],
+    now: datetime,
+    dry_run: bool,
+    limit: int,
+) -> tuple[list[Recorded], list[Adjustment], list[Any]]:
+    """Reprice up to `limit` calls of one org: (examined, adjustments, what was recorded)."""
+    async with store.transaction(scope.org_id) as tx:
+        await tx.lock_org(scope.org_id)  # a concurrent run sees this one's adjustments
+        found = await tx.recorded_calls(scope, limit=limit)
+        adjustments = adjustments_for(found, book(), now=now)
+        added = [] if dry_run else await tx.record_adjustments(adjustments, now)
+    return found, adjustments, added

@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from cost_ledger.bootstrap import create_app
 from cost_ledger.config import Settings
 from cost_ledger.migrate import migrate_and_seed
@@ -34,6 +35,15 @@ async def drop_schema(infra: Infra, schema: str) -> None:
         await conn.execute(f"DROP ROLE IF EXISTS rex_{schema}")
     finally:
         await conn.close()
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
@@ -81,17 +91,24 @@ async def ledger_app(
 ) -> AsyncIterator[FastAPI]:
     """The app with its lifespan running: consumer, outbox relay and all."""
     schema, dsn = ledger_db
-    group = f"cost-ledger-test-{secrets.token_hex(4)}"
-    wanted = [topics.LLM_CALL_COMPLETED, topics.LLM_COST_RECORDED]
+    tag = secrets.token_hex(4)
+    group = f"cost-ledger-test-{tag}"
+    # Other ledgers (other test sessions on this broker) also price our calls and announce them
+    # with the same deterministic ids; our own cost events go to a topic only we read.
+    cost_topic = f"{topics.LLM_COST_RECORDED}.test-{tag}"
+    wanted = [topics.LLM_CALL_COMPLETED, cost_topic]
     await ensure_topics(infra.kafka_bootstrap, wanted)
     await commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_CALL_COMPLETED)
     settings = Settings(
         env="test", database_url=dsn, db_schema=schema, kafka_bootstrap=infra.kafka_bootstrap,
-        jwt_secret=jwt_secret, consumer_group=group,
+        jwt_secret=jwt_secret, consumer_group=group, cost_topic=cost_topic,
+        catalog_admin_orgs=frozenset({"catalog-admins"}), rate_limit_per_principal=40,
+        rate_limit_per_org=100_000,
     )  # type: ignore[arg-type]  # fmt: skip
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
+    await delete_topics(infra.kafka_bootstrap, [cost_topic, topics.dlq(cost_topic)])
 
 
 @pytest.fixture
@@ -113,6 +130,8 @@ async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
 async def db(ledger_db: tuple[str, str]) -> AsyncIterator[asyncpg.Connection]:
     schema, dsn = ledger_db
     conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    # The tables are under FORCEd row-level security: a test reading across orgs says so.
+    await conn.execute("SELECT set_config('app.rls_bypass', 'on', false)")
     yield conn
     await conn.close()
 

@@ -134,7 +134,7 @@ async def test_the_same_event_twice_is_one_row_and_one_cost_event(
 ) -> None:  # fmt: skip
     evaluation, auth = uuid4(), auth_headers(org)
     event = call(org, evaluation)
-    cost_start = await topic_end(topics.LLM_COST_RECORDED)
+    cost_start = await topic_end(ledger_app.state.runtime.settings.cost_topic)
     await publish(producer, event)
     await eventually(lambda: evaluation_costs(client, auth, evaluation, 1))
     again = await publish(producer, event)

@@ -5,19 +5,23 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
-from cost_ledger.domain.aggregates import by_evaluation, by_metric
 from cost_ledger.domain.catalog import seed_rows
-from cost_ledger.domain.ledger import LedgerEntry, cost_event_id, entry_for
+from cost_ledger.domain.ledger import (
+    LedgerEntry,
+    cost_data,
+    cost_event_id,
+    cost_recorded,
+    entry_for,
+)
 from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
 from cost_ledger.handlers import record_calls
 from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.consumer import Received
-from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
+from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, LlmCostRecorded, Usage
 
 BOOK = PriceBook(seed_rows(), ModelResolver())
 NOW = datetime(2025, 7, 1, 12, tzinfo=UTC)
@@ -37,22 +41,19 @@ def call(evaluation: UUID | None = None, **overrides: Any) -> LlmCallCompleted:
 
 @dataclass
 class FakeTx:
-    """Keeps rows by call_id the way the unique key does."""
+    """Keeps rows by call_id the way the unique key does; new rows yield their cost event."""
 
     rows: dict[UUID, LedgerEntry] = field(default_factory=dict)
-    aggregated: list[LedgerEntry] = field(default_factory=list)
     outbox: list[OutgoingEvent] = field(default_factory=list)
 
-    async def insert_entries(self, entries: Sequence[LedgerEntry]) -> set[UUID]:
-        new = {e.call_id for e in entries if e.call_id not in self.rows}
-        self.rows.update({e.call_id: e for e in entries if e.call_id in new})
-        return new
+    async def record_charges(self, entries: Sequence[LedgerEntry], at: datetime) -> list[Any]:
+        new = [e for e in entries if e.call_id not in self.rows]
+        self.rows.update({e.call_id: e for e in new})
+        self.outbox.extend(cost_recorded(e) for e in new)
+        return [e.call_id for e in new]
 
-    async def add_to_aggregates(self, entries: Sequence[LedgerEntry]) -> None:
-        self.aggregated.extend(entries)
-
-    async def enqueue(self, events: list[OutgoingEvent]) -> None:
-        self.outbox.extend(events)
+    async def record_adjustments(self, adjustments: Sequence[Any], at: datetime) -> list[Any]:
+        raise AssertionError("the consumer never adjusts")
 
 
 @dataclass
@@ -60,21 +61,24 @@ class FakeStore:
     tx: FakeTx = field(default_factory=FakeTx)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[FakeTx]:
+    async def transaction(self, org_id: str | None = None) -> AsyncIterator[FakeTx]:
+        assert org_id is None  # the consumer works across orgs
         yield self.tx
 
 
-async def record(store: FakeStore, *calls: LlmCallCompleted) -> None:
+async def record(store: FakeStore, *calls: LlmCallCompleted) -> list[Any]:
     received = [Received(str(c.call_id), c) for c in calls]
-    await record_calls(received, store=store, book=lambda: BOOK, now=lambda: NOW)
+    seen: list[Any] = []
+    await record_calls(received, store=store, book=lambda: BOOK, now=lambda: NOW,
+                       observe=seen.extend)  # fmt: skip
+    return seen
 
 
-async def test_a_call_seen_again_adds_no_row_no_total_and_no_event() -> None:
+async def test_a_call_seen_again_adds_no_row_and_no_event() -> None:
     store, first = FakeStore(), call(uuid4())
-    await record(store, first, first)  # a re-send inside one batch
-    await record(store, first)  # and a redelivery later
+    assert await record(store, first, first) == [first.call_id]  # a re-send inside one batch
+    assert await record(store, first) == []  # and a redelivery later
     assert len(store.tx.rows) == 1
-    assert len(store.tx.aggregated) == 1
     assert [e.id for e in store.tx.outbox] == [cost_event_id(first.call_id)]
 
 
@@ -100,21 +104,9 @@ async def test_a_failed_call_and_an_unknown_model_are_recorded_not_dropped() -> 
     assert len(store.tx.outbox) == 2
 
 
-def test_evaluation_and_metric_totals_are_exact_sums() -> None:
-    evaluation = uuid4()
-    calls = [call(evaluation, metric=m, status=s, completed_at=NOW + timedelta(minutes=i))
-             for i, (m, s) in enumerate([("a", "succeeded"), ("a", "failed"), ("b", "succeeded"),
-                                         (None, "succeeded")])]  # fmt: skip
-    entries = [entry_for(str(c.call_id), c, BOOK, now=NOW) for c in calls]
-    total = by_evaluation(entries)[evaluation]
-    assert (total.calls, total.failed_calls, total.unpriced_calls) == (4, 1, 0)
-    assert total.costs["total"] == Decimal("0.0035") * 4
-    assert total.tokens["input_tokens"] == 4000
-    assert (total.first_call_at, total.last_call_at) == (NOW, NOW + timedelta(minutes=3))
-    metrics = by_metric(entries)
-    assert {m: t.calls for (_, m), t in metrics.items()} == {"a": 2, "b": 1, "": 1}
-
-
-def test_calls_outside_an_evaluation_have_no_evaluation_totals() -> None:
-    c = call(None)
-    assert by_evaluation([entry_for("x", c, BOOK, now=NOW)]) == {}
+def test_the_unvalidated_cost_event_equals_the_validated_one() -> None:
+    entry = entry_for("e", call(uuid4(), usage=Usage(input_tokens=10, output_tokens=3)), BOOK,
+                      now=NOW)  # fmt: skip
+    fast = cost_data(entry)
+    checked = LlmCostRecorded.model_validate(fast.model_dump())
+    assert fast == checked and fast.model_dump_json() == checked.model_dump_json()

@@ -2,9 +2,10 @@
 
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+from rex_shared.db import bypass_rls
 
 from cost_ledger.adapters.sql import columns, unnest_select
 from cost_ledger.domain.pricebook import CatalogRow
@@ -41,6 +42,7 @@ def _row(r: CatalogRow) -> tuple[Any, ...]:
 async def upsert_rows(conn: asyncpg.Connection, rows: Sequence[CatalogRow]) -> None:
     """Insert or refresh catalog rows by id, serialized so concurrent seeders never deadlock."""
     async with conn.transaction():
+        await bypass_rls(conn)  # public rows: trusted code only (RLS)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('rex-ledger-seed-catalog'))")
         ordered = sorted(rows, key=lambda r: r.id)
         await conn.execute(_UPSERT, *columns([_row(r) for r in ordered], len(_COLUMNS)))
@@ -56,7 +58,25 @@ def _from_record(rec: asyncpg.Record) -> CatalogRow:
     )  # fmt: skip
 
 
-async def load_rows(conn: asyncpg.Connection | asyncpg.Pool) -> list[CatalogRow]:
-    """Every catalog row (a few thousand: small enough to hold in memory)."""
-    records = await conn.fetch(f"SELECT {_NAMES} FROM price_catalog")
+async def load_rows(pool: asyncpg.Pool) -> list[CatalogRow]:
+    """Every catalog row, public and every org's (a few thousand: held in memory; the price
+    book only ever hands an org its own rows)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await bypass_rls(cast(asyncpg.Connection, conn))
+        records = await conn.fetch(f"SELECT {_NAMES} FROM price_catalog")
     return [_from_record(r) for r in records]
+
+
+async def insert_row(
+    conn: asyncpg.Connection, row: CatalogRow, *, created_by: str, note: str | None
+) -> bool:
+    """Add one admin price; False when a row with its id (same key and start) exists."""
+    n = len(_COLUMNS)
+    sql = (
+        f"INSERT INTO price_catalog ({_NAMES}, created_by, note)"
+        f" SELECT *, ${n + 1}::text, ${n + 2}::text FROM unnest("
+        + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_COLUMNS, 1))
+        + ") ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+    args = [[v] for v in _row(row)]
+    return await conn.fetchval(sql, *args, created_by, note) is not None

@@ -1,19 +1,27 @@
-"""Ledger writes: many rows per round trip, aggregates and outbox in the same transaction."""
+"""Ledger writes: one statement per batch (entries, aggregates, rollups, outbox), RLS-aware."""
 
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
-from uuid import UUID
 
 import asyncpg
-from rex_shared import outbox
-from rex_shared.cloudevents import OutgoingEvent
+from rex_shared import topics
+from rex_shared.db import bypass_rls, scope_to_org
 
-from cost_ledger.adapters.aggregates_repo import upsert_evaluations, upsert_metrics
-from cost_ledger.adapters.sql import columns, unnest_select
-from cost_ledger.domain.aggregates import by_evaluation, by_metric
-from cost_ledger.domain.ledger import LedgerEntry
+from cost_ledger.adapters import reprice_repo
+from cost_ledger.adapters.ledger_sql import (
+    ADJUSTMENT_COLS,
+    adjustments_statement,
+    charges_statement,
+)
+from cost_ledger.adapters.sql import columns
+from cost_ledger.domain.aggregates import COST_FIELDS, TOKEN_FIELDS
+from cost_ledger.domain.ledger import SOURCE, LedgerEntry, cost_data, cost_event_id
+from cost_ledger.domain.repricing import Adjustment, Recorded, Scope, adjustment_event
 
 _ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("call_id", "uuid"), ("event_id", "text"), ("org_id", "text"), ("project_id", "text"),
@@ -30,13 +38,25 @@ _ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("cost_output_audio", "numeric"), ("cost_web_search", "numeric"), ("total_cost", "numeric"),
     ("started_at", "timestamptz"), ("occurred_at", "timestamptz"), ("recorded_at", "timestamptz"),
     ("latency_ms", "int4"), ("provider_request_id", "text"), ("raw_usage", "jsonb"),
+    ("row_index", "int4"),
 )  # fmt: skip
+_CHARGES = charges_statement(_ENTRY_COLUMNS)
+_ADJUSTMENTS = adjustments_statement()
+_CE_TYPE = topics.ce_type(topics.LLM_COST_RECORDED)
 
-_INSERT = (
-    f"INSERT INTO ledger_entries ({', '.join(c for c, _ in _ENTRY_COLUMNS)})"
-    f" {unnest_select(_ENTRY_COLUMNS)}"
-    " ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
-)
+
+@dataclass(frozen=True)
+class Added:
+    """What one statement added, per (provider, model, metric, org): for the counters."""
+
+    provider: str
+    model: str
+    metric: str
+    org_id: str
+    calls: int
+    cost: Decimal
+    tokens: dict[str, int]
+    announced: int
 
 
 def _row(e: LedgerEntry) -> tuple[Any, ...]:
@@ -49,45 +69,95 @@ def _row(e: LedgerEntry) -> tuple[Any, ...]:
         usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens,
         usage.cache_write_1h_tokens, usage.output_tokens, usage.reasoning_tokens,
         usage.input_audio_tokens, usage.output_audio_tokens, usage.web_search_requests,
-        cost.input, cost.cache_read, cost.cache_write, cost.output, cost.input_audio,
-        cost.output_audio, cost.web_search, cost.total,
+        str(cost.input), str(cost.cache_read), str(cost.cache_write), str(cost.output),
+        str(cost.input_audio), str(cost.output_audio), str(cost.web_search), str(cost.total),
         call.started_at, call.completed_at, e.recorded_at, call.latency_ms,
-        call.provider_request_id, raw,
+        call.provider_request_id, raw, call.row_index,
     )  # fmt: skip
+
+
+def _adjustment_row(a: Adjustment) -> tuple[Any, ...]:
+    return (
+        a.of.call_id, a.seq, a.adjustment_id, a.event_id, a.price_id, a.model_id,
+        f"reprice: {a.of.price_id or 'unpriced'} -> {a.price_id}", a.recorded_at,
+        a.unpriced_delta, *(getattr(a.delta, c) for c in COST_FIELDS),
+    )  # fmt: skip
+
+
+def _added(rows: Sequence[asyncpg.Record]) -> list[Added]:
+    tokens = TOKEN_FIELDS
+    return [
+        Added(r["provider"], r["model"], r["metric"], r["org_id"], r["calls"], r["cost"],
+              {t: r[t] for t in tokens}, r["announced"])
+        for r in rows
+    ]  # fmt: skip
 
 
 class PgLedgerTx:
     """The ledger side of one database transaction."""
 
-    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
-        self._conn, self._schema = conn, schema
+    def __init__(self, conn: asyncpg.Connection, *, cost_topic: str, channel: str) -> None:
+        self._conn, self._topic, self._channel = conn, cost_topic, channel
 
-    async def insert_entries(self, entries: Sequence[LedgerEntry]) -> set[UUID]:
-        """Insert rows whose call_id is new; return the call_ids actually inserted."""
+    def _outbox_args(self, at: datetime, keys: list[tuple[Any, int, str, bytes]]) -> list[Any]:
+        ids, seqs, event_ids, payloads = (list(c) for c in zip(*keys, strict=True)) if keys else (
+            [], [], [], [])  # fmt: skip
+        return [self._topic, SOURCE, _CE_TYPE, at.isoformat(), ids, seqs, event_ids, payloads]
+
+    async def _run(self, sql: str, args: list[Any]) -> list[Added]:
+        rows = _added(await self._conn.fetch(sql, *args))
+        if any(r.announced for r in rows):
+            # The relay listens on this channel (as rex_shared.outbox.enqueue notifies it).
+            await self._conn.execute("SELECT pg_notify($1, '')", self._channel)
+        return rows
+
+    async def record_charges(self, entries: Sequence[LedgerEntry], at: datetime) -> list[Added]:
+        """Insert new calls (duplicates skipped) with their aggregates and cost events."""
         if not entries:
-            return set()
-        rows = await self._conn.fetch(
-            _INSERT, *columns([_row(e) for e in entries], len(_ENTRY_COLUMNS))
-        )
-        return {r["call_id"] for r in rows}
+            return []
+        keys = [(e.call_id, 0, cost_event_id(e.call_id), cost_data(e).model_dump_json().encode())
+                for e in entries]  # fmt: skip
+        args = [*columns([_row(e) for e in entries], len(_ENTRY_COLUMNS)),
+                *self._outbox_args(at, keys)]  # fmt: skip
+        return await self._run(_CHARGES, args)
 
-    async def add_to_aggregates(self, entries: Sequence[LedgerEntry]) -> None:
-        """Fold new rows into the evaluation and evaluation-metric totals."""
-        await upsert_evaluations(self._conn, by_evaluation(entries))
-        await upsert_metrics(self._conn, by_metric(entries))
+    async def record_adjustments(
+        self, adjustments: Sequence[Adjustment], at: datetime
+    ) -> list[Added]:
+        """Insert adjustment entries (an adjustment computed twice is stored once)."""
+        if not adjustments:
+            return []
+        keys = [(a.of.call_id, a.seq, a.event_id, adjustment_event(a).data) for a in adjustments]
+        args = [*columns([_adjustment_row(a) for a in adjustments], len(ADJUSTMENT_COLS)),
+                *self._outbox_args(at, keys)]  # fmt: skip
+        return await self._run(_ADJUSTMENTS, args)
 
-    async def enqueue(self, events: list[OutgoingEvent]) -> None:
-        await outbox.enqueue(self._conn, events, schema=self._schema)
+    async def lock_org(self, org_id: str) -> None:
+        await reprice_repo.lock_org(self._conn, org_id)
+
+    async def recorded_calls(self, scope: Scope, *, limit: int) -> list[Recorded]:
+        return await reprice_repo.recorded_calls(self._conn, scope, limit=limit)
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        return self._conn
 
 
 class PgLedgerStore:
     """Hands out ledger transactions on pooled connections."""
 
-    def __init__(self, pool: asyncpg.Pool, *, schema: str) -> None:
-        self._pool, self._schema = pool, schema
+    def __init__(self, pool: asyncpg.Pool, *, schema: str, cost_topic: str) -> None:
+        self._pool, self._topic = pool, cost_topic
+        self._channel = f"rex_outbox_{schema}"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgLedgerTx]:
-        async with self._pool.acquire() as conn, conn.transaction():
+    async def transaction(self, org_id: str | None = None) -> AsyncIterator[PgLedgerTx]:
+        """A transaction for one org (RLS-scoped), or for the trusted consumer (all orgs)."""
+        async with self._pool.acquire() as pooled, pooled.transaction():
             # The pool hands out a proxy that behaves as a Connection; the stubs type it apart.
-            yield PgLedgerTx(cast(asyncpg.Connection, conn), self._schema)
+            conn = cast(asyncpg.Connection, pooled)
+            if org_id is None:
+                await bypass_rls(conn)
+            else:
+                await scope_to_org(conn, org_id)
+            yield PgLedgerTx(conn, cost_topic=self._topic, channel=self._channel)

@@ -1,12 +1,9 @@
-"""Per-evaluation and per-metric totals, summed in memory so each key is one upsert per batch."""
+"""What the aggregates hold (summed set-wise in SQL, adapters/ledger_sql.py) and how latency
+percentiles are read back from their histograms."""
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from uuid import UUID
-
-from cost_ledger.domain.ledger import LedgerEntry
+import json
+import math
+from collections.abc import Sequence
 
 TOKEN_FIELDS = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -17,62 +14,40 @@ COST_FIELDS = (
     "input", "cache_read", "cache_write", "output", "input_audio", "output_audio", "web_search",
     "total",
 )  # fmt: skip
+COST_COLUMNS = tuple("total_cost" if c == "total" else f"cost_{c}" for c in COST_FIELDS)
 NO_METRIC = ""  # calls without a metric still add up to the evaluation total
 
-
-@dataclass
-class Totals:
-    """Sums over some calls of one evaluation (or one evaluation and metric)."""
-
-    org_id: str
-    project_id: str
-    user_id: str
-    calls: int = 0
-    failed_calls: int = 0
-    unpriced_calls: int = 0
-    latency_ms: int = 0
-    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_FIELDS, 0))
-    costs: dict[str, Decimal] = field(default_factory=lambda: {k: Decimal(0) for k in COST_FIELDS})
-    first_call_at: datetime | None = None
-    last_call_at: datetime | None = None
-
-    def add(self, entry: LedgerEntry) -> None:
-        """Count one ledger entry in."""
-        call = entry.call
-        self.calls += 1
-        self.failed_calls += call.status == "failed"
-        self.unpriced_calls += entry.status == "unpriced"
-        self.latency_ms += call.latency_ms
-        for name in TOKEN_FIELDS:
-            self.tokens[name] += getattr(call.usage, name)
-        for name in COST_FIELDS:
-            self.costs[name] += getattr(entry.cost, name)
-        at = call.completed_at
-        self.first_call_at = at if self.first_call_at is None else min(self.first_call_at, at)
-        self.last_call_at = at if self.last_call_at is None else max(self.last_call_at, at)
+# Latency buckets grow by 5%: bucket b holds [1.05^b, 1.05^(b+1)) ms, so a percentile read
+# from the histogram is at most 5% above the true value (and never above the maximum seen).
+GROWTH = 1.05
+MAX_BUCKET = 400  # 1.05^400 ms is about 9 years: later latencies share the last bucket
 
 
-def _new(entry: LedgerEntry) -> Totals:
-    call = entry.call
-    return Totals(org_id=call.org_id, project_id=call.project_id, user_id=call.user_id)
+def latency_bucket(latency_ms: int) -> int:
+    """The histogram bucket of a latency (the SQL in ledger_sql.py computes the same)."""
+    return min(math.floor(math.log(max(latency_ms, 1)) / math.log(GROWTH)), MAX_BUCKET)
 
 
-def by_evaluation(entries: Iterable[LedgerEntry]) -> dict[UUID, Totals]:
-    """Totals per evaluation; calls outside an evaluation are not aggregated here."""
-    totals: dict[UUID, Totals] = {}
-    for entry in entries:
-        evaluation = entry.call.evaluation_id
-        if evaluation is not None:
-            totals.setdefault(evaluation, _new(entry)).add(entry)
-    return totals
+def histogram(stored: str | dict[str, int]) -> list[int]:
+    """Calls per bucket, dense from bucket 0, from the stored {"bucket": calls} JSON."""
+    sparse = json.loads(stored) if isinstance(stored, str) else stored
+    counts = {int(b): int(n) for b, n in sparse.items()}
+    dense = [0] * (max(counts, default=-1) + 1)
+    for bucket, calls in counts.items():
+        dense[bucket] = calls
+    return dense
 
 
-def by_metric(entries: Iterable[LedgerEntry]) -> dict[tuple[UUID, str], Totals]:
-    """Totals per (evaluation, metric)."""
-    totals: dict[tuple[UUID, str], Totals] = {}
-    for entry in entries:
-        evaluation = entry.call.evaluation_id
-        if evaluation is not None:
-            key = (evaluation, entry.call.metric or NO_METRIC)
-            totals.setdefault(key, _new(entry)).add(entry)
-    return totals
+def percentile_ms(histogram: Sequence[int], q: float, *, largest: int | None) -> int | None:
+    """The q-quantile (0 < q <= 1) of a histogram (calls per bucket): the upper edge of the
+    bucket holding it, capped by the largest latency seen."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    rank, seen = math.ceil(q * total), 0
+    for bucket, calls in enumerate(histogram):
+        seen += calls
+        if seen >= rank:
+            edge = math.ceil(GROWTH ** (bucket + 1))
+            return edge if largest is None else min(edge, largest)
+    return largest

@@ -53,17 +53,26 @@ def cost_event_id(call_id: UUID) -> str:
     return str(uuid5(REX_NAMESPACE, f"cost:{call_id}"))
 
 
-def cost_recorded(entry: LedgerEntry) -> OutgoingEvent:
-    """The `llm.cost.recorded` CloudEvent for a new ledger row, keyed by the paying org."""
+def cost_data(entry: LedgerEntry) -> LlmCostRecorded:
+    """The `llm.cost.recorded` data of a new ledger row.
+
+    Built without re-validation (`model_construct`): every part is already a validated model
+    or value, and this runs once per ingested call. A unit test compares it with the validated
+    model.
+    """
     call = entry.call
-    event = LlmCostRecorded(
+    return LlmCostRecorded.model_construct(
         call_id=call.call_id, evaluation_id=call.evaluation_id, metric=call.metric,
         org_id=call.org_id, project_id=call.project_id, user_id=call.user_id,
         provider=call.provider, model=call.model, status=entry.status, call_status=call.status,
         usage=call.usage, cost=entry.cost, price_id=entry.price_id,
         occurred_at=call.completed_at, recorded_at=entry.recorded_at,
     )  # fmt: skip
+
+
+def cost_recorded(entry: LedgerEntry) -> OutgoingEvent:
+    """The `llm.cost.recorded` CloudEvent for a new ledger row, keyed by the paying org."""
     return cloudevents.build(
-        event, source=SOURCE, event_id=cost_event_id(call.call_id), key=call.org_id,
-        time=entry.recorded_at,
+        cost_data(entry), source=SOURCE, event_id=cost_event_id(entry.call_id),
+        key=entry.call.org_id, time=entry.recorded_at,
     )  # fmt: skip

@@ -75,6 +75,7 @@ class PriceBook:
         self._index = {k: sorted(v, key=lambda r: r.effective_from) for k, v in index.items()}
         self._models = {(k[0], k[1]) for k in self._index}
         self._resolver = resolver
+        self._memo: dict[_Key, tuple[tuple[CatalogRow, ...], ...]] = {}
         self.size = sum(len(v) for v in self._index.values())
 
     def model_id(self, provider: str, model: str) -> tuple[str, str] | None:
@@ -100,14 +101,32 @@ class PriceBook:
         A tier or batch row the catalog lacks falls back to the default tier, then to the
         standard row; the row id recorded with the cost shows which one was used.
         """
-        wanted = [(tier, batch), (DEFAULT_TIER, batch), (DEFAULT_TIER, False)]
-        for want_tier, want_batch in dict.fromkeys(wanted):
-            for org in dict.fromkeys((org_id, None)):
-                rows = self._index.get((provider, model_id, want_tier, want_batch, org), ())
-                for row in rows:
-                    if row.in_force(at):
-                        return row
+        for rows in self._candidates(provider, model_id, tier, batch, org_id):
+            # A price added "from a date" supersedes older rows from then on: the row in
+            # force that started last wins (seeded rows never overlap).
+            for row in rows:
+                if row.in_force(at):
+                    return row
         return None
+
+    def _candidates(
+        self, provider: str, model_id: str, tier: str, batch: bool, org_id: str | None
+    ) -> tuple[tuple[CatalogRow, ...], ...]:
+        """Row lists to try in order (newest first in each), memoized: this runs per call."""
+        key = (provider, model_id, tier, batch, org_id)
+        found = self._memo.get(key)
+        if found is None:
+            wanted = [(tier, batch), (DEFAULT_TIER, batch), (DEFAULT_TIER, False)]
+            found = tuple(
+                tuple(reversed(self._index[k]))
+                for want_tier, want_batch in dict.fromkeys(wanted)
+                for org in dict.fromkeys((org_id, None))
+                if (k := (provider, model_id, want_tier, want_batch, org)) in self._index
+            )
+            if len(self._memo) > 50_000:  # org ids come from events: keep the memo bounded
+                self._memo.clear()
+            self._memo[key] = found
+        return found
 
     def quote(
         self,

@@ -1,9 +1,7 @@
 """Exact cost of one call: canonical usage x catalog rates, Decimal only, never rounded."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from decimal import Decimal, Inexact, localcontext
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
 
 from rex_shared.events import CostComponents, Usage
 
@@ -76,19 +74,16 @@ def _first(*values: Decimal | None) -> Decimal | None:
     return next((v for v in values if v is not None), None)
 
 
-@contextmanager
-def _exact() -> Iterator[None]:
-    # Money must never be rounded on the way: trap Inexact so a lost digit is an error.
-    with localcontext() as ctx:
-        ctx.prec = 60
-        ctx.traps[Inexact] = True
-        yield
+# Money must never be rounded on the way: Inexact is trapped, so a lost digit is an error.
+# Explicit context methods (not a localcontext per call): this runs for every ingested call.
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+_ZERO = Decimal(0)
 
 
 def _cost(tokens: int, rate_per_mtok: Decimal | None) -> Decimal:
     if not tokens or rate_per_mtok is None:
-        return Decimal(0)
-    return Decimal(tokens) * rate_per_mtok / _PER_MTOK
+        return _ZERO
+    return _EXACT.divide(_EXACT.multiply(Decimal(tokens), rate_per_mtok), _PER_MTOK)
 
 
 def price(usage: Usage, rates: Rates, *, provider: str) -> CostComponents:
@@ -99,25 +94,29 @@ def price(usage: Usage, rates: Rates, *, provider: str) -> CostComponents:
     kept in the signature for provider rules that the canonical shape cannot absorb.
     """
     del provider  # no provider-specific rule today; see the docstring
-    with _exact():
-        r = rates.long_context(usage.input_tokens)
-        # Each part is billed at its own rate when the row has one, else inside its parent.
-        write_1h = usage.cache_write_1h_tokens if r.cache_write_1h is not None else 0
-        writes = usage.cache_write_tokens if r.cache_write_5m is not None else write_1h
-        reads = usage.cache_read_tokens if r.cache_read is not None else 0
-        audio_in = usage.input_audio_tokens if r.input_audio is not None else 0
-        audio_out = usage.output_audio_tokens if r.output_audio is not None else 0
-        parts = {
-            "input": _cost(usage.input_tokens - reads - writes - audio_in, r.input),
-            "cache_read": _cost(reads, r.cache_read),
-            "cache_write": _cost(writes - write_1h, r.cache_write_5m)
-            + _cost(write_1h, r.cache_write_1h),
-            "output": _cost(usage.output_tokens - audio_out, r.output),
-            "input_audio": _cost(audio_in, r.input_audio),
-            "output_audio": _cost(audio_out, r.output_audio),
-            "web_search": Decimal(usage.web_search_requests) * (r.per_web_search or 0),
-        }
-        return CostComponents(**parts, total=sum(parts.values(), Decimal(0)))
+    r = rates.long_context(usage.input_tokens)
+    # Each part is billed at its own rate when the row has one, else inside its parent.
+    write_1h = usage.cache_write_1h_tokens if r.cache_write_1h is not None else 0
+    writes = usage.cache_write_tokens if r.cache_write_5m is not None else write_1h
+    reads = usage.cache_read_tokens if r.cache_read is not None else 0
+    audio_in = usage.input_audio_tokens if r.input_audio is not None else 0
+    audio_out = usage.output_audio_tokens if r.output_audio is not None else 0
+    add = _EXACT.add
+    parts = {
+        "input": _cost(usage.input_tokens - reads - writes - audio_in, r.input),
+        "cache_read": _cost(reads, r.cache_read),
+        "cache_write": add(_cost(writes - write_1h, r.cache_write_5m),
+                           _cost(write_1h, r.cache_write_1h)),
+        "output": _cost(usage.output_tokens - audio_out, r.output),
+        "input_audio": _cost(audio_in, r.input_audio),
+        "output_audio": _cost(audio_out, r.output_audio),
+        "web_search": _EXACT.multiply(Decimal(usage.web_search_requests),
+                                      r.per_web_search or _ZERO),
+    }  # fmt: skip
+    total = _ZERO
+    for value in parts.values():
+        total = add(total, value)
+    return CostComponents(**parts, total=total)
 
 
 UNPRICED = CostComponents()

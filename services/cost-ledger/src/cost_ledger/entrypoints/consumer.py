@@ -20,12 +20,16 @@ def subscribe(
     *,
     group_id: str,
     max_records: int,
+    topic: str = topics.LLM_CALL_COMPLETED,
+    max_partition_fetch_bytes: int = 1024 * 1024,
+    session_timeout_ms: int = 10_000,
 ) -> None:
     """Register the batch subscriber; offsets are committed only after the handler returns."""
 
     @broker.subscriber(
-        topics.LLM_CALL_COMPLETED, group_id=group_id, batch=True, max_records=max_records,
+        topic, group_id=group_id, batch=True, max_records=max_records,
         ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest", decoder=no_decode,
+        max_partition_fetch_bytes=max_partition_fetch_bytes, session_timeout_ms=session_timeout_ms,
     )  # fmt: skip
     async def on_calls_completed(msg: KafkaMessage) -> None:
         try:

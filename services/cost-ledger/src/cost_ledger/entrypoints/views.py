@@ -8,7 +8,13 @@ import asyncpg
 from rex_shared.money import to_str
 
 from cost_ledger.adapters.costs_repo import EvaluationCosts
-from cost_ledger.domain.aggregates import COST_FIELDS, NO_METRIC, TOKEN_FIELDS
+from cost_ledger.domain.aggregates import (
+    COST_FIELDS,
+    NO_METRIC,
+    TOKEN_FIELDS,
+    histogram,
+    percentile_ms,
+)
 from cost_ledger.domain.pricebook import CatalogRow, Quote
 from cost_ledger.domain.pricing import Rates
 
@@ -27,26 +33,47 @@ def _components(rec: asyncpg.Record) -> dict[str, str | None]:
     return {name: _money(rec[f"cost_{name}"]) for name in COST_FIELDS if name != "total"}
 
 
+def _ratio(part: int, whole: int) -> str | None:
+    # A rate, not money: still a decimal string so no float sneaks into the JSON.
+    return to_str(Decimal(part) / Decimal(whole)) if whole else None
+
+
+def _avg(total: Decimal, count: int) -> str | None:
+    return to_str(total / count) if count else None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _metric(rec: asyncpg.Record) -> dict[str, Any]:
+    calls = rec["calls"]
     return {
         "metric": rec["metric"] if rec["metric"] != NO_METRIC else None,
-        "calls": rec["calls"], "failed_calls": rec["failed_calls"],
-        "unpriced_calls": rec["unpriced_calls"], "cost": _money(rec["total_cost"]),
+        "calls": calls, "failed_calls": rec["failed_calls"],
+        "unpriced_calls": rec["unpriced_calls"], "failure_rate": _ratio(rec["failed_calls"], calls),
+        "cost": _money(rec["total_cost"]), "avg_cost_per_call": _avg(rec["total_cost"], calls),
         "cost_by_component": _components(rec), "tokens": _tokens(rec),
-        "avg_latency_ms": rec["latency_ms_sum"] / rec["calls"] if rec["calls"] else None,
+        "avg_latency_ms": round(rec["latency_ms_sum"] / calls) if calls else None,
+        "p95_latency_ms": percentile_ms(histogram(rec["latency_hist"]), 0.95,
+                                        largest=rec["max_latency_ms"]),
+        "max_latency_ms": rec["max_latency_ms"],
+        "first_call_at": _iso(rec["first_call_at"]), "last_call_at": _iso(rec["last_call_at"]),
     }  # fmt: skip
 
 
 def evaluation(found: EvaluationCosts) -> dict[str, Any]:
     """`GET /api/v1/costs/evaluations/{id}`."""
     t = found.totals
+    metrics = [_metric(m) for m in found.metrics]
     return {
-        "evaluation_id": str(t["evaluation_id"]), "total_cost": _money(t["total_cost"]),
+        "evaluation_id": str(t["evaluation_id"]), "project_id": t["project_id"],
+        "user_id": t["user_id"], "total_cost": _money(t["total_cost"]),
         "currency": CURRENCY, "calls": t["calls"], "failed_calls": t["failed_calls"],
-        "unpriced_calls": t["unpriced_calls"], "tokens": _tokens(t),
-        "cost_by_component": _components(t), "metrics": [_metric(m) for m in found.metrics],
-        "first_call_at": t["first_call_at"].isoformat() if t["first_call_at"] else None,
-        "last_call_at": t["last_call_at"].isoformat() if t["last_call_at"] else None,
+        "unpriced_calls": t["unpriced_calls"], "qa_rows": t["qa_rows"],
+        "avg_cost_per_qa_row": _avg(t["total_cost"], t["qa_rows"]),
+        "tokens": _tokens(t), "cost_by_component": _components(t), "metrics": metrics,
+        "first_call_at": _iso(t["first_call_at"]), "last_call_at": _iso(t["last_call_at"]),
     }  # fmt: skip
 
 
