@@ -1,31 +1,38 @@
 """Handlers: plain functions of (events, dependencies); no FastStream, FastAPI or asyncpg."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from rex_shared import cloudevents
 from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.consumer import Received
-from rex_shared.events import BudgetThresholdCrossed, LlmCostRecorded
+from rex_shared.events import LlmCostRecorded
 
+from budget.domain.alerts import Alert, alerts_for, forecast_alert
+from budget.domain.closures import Closure
+from budget.domain.forecast import ForecastPolicy
 from budget.domain.model import Budget, Payer
-from budget.domain.usage import Alert, Charge, Cost, alerts_for, charges
+from budget.domain.usage import Charge, Cost, charges
+from budget.outgoing import alert_events, period_closed_event
 
-SOURCE = "rex/budget"
 Clock = Callable[[], datetime]
+PeriodKey = tuple[UUID, datetime]
+Spent = tuple[str, UUID, Decimal]
 
 
 class UsageStore(Protocol):
     """What counting usage needs from storage, all inside one transaction."""
 
-    async def claim(self, event_id: str) -> bool: ...
+    async def claim(self, event_ids: Sequence[str]) -> set[str]: ...
     async def budgets_covering(self, payers: Sequence[Payer]) -> list[Budget]: ...
-    async def add_usage(self, charge: Charge) -> Decimal: ...
+    async def add_usage(self, charges: Sequence[Charge]) -> dict[PeriodKey, Decimal]: ...
+    async def budgets_now(self, ids: Sequence[UUID]) -> dict[UUID, Budget]: ...
     async def record_alert(self, alert: Alert) -> bool: ...
+    async def shrink_holds(self, spent: Sequence[Spent]) -> None: ...
+    async def close_before(self, cutoffs: Mapping[UUID, datetime]) -> list[Closure]: ...
     async def enqueue(self, events: list[OutgoingEvent]) -> None: ...
 
 
@@ -43,30 +50,74 @@ async def handle_cost_recorded(
     unit_of_work: UnitOfWork,
     now: Clock = utcnow,
     new_id: Callable[[], UUID] = uuid4,
+    forecast: ForecastPolicy = ForecastPolicy(),
 ) -> None:
-    """Count new priced costs against every budget they fall under; fire crossed thresholds."""
+    """Count new costs (adjustments too, negative or not) against every budget they fall
+    under; fire crossed thresholds and forecasts; shrink holds; close ended periods."""
     async with unit_of_work() as store:
         fresh = await _claim_new(store, batch)
         costs = [_cost(e) for e in fresh if e.status == "priced"]  # unpriced: nothing to count
-        if not costs:
-            return
-        budgets = await store.budgets_covering([c.payer for c in costs])
-        crossed_at = now()
-        for charge in charges(costs, budgets):
-            # The upsert returns the new total under the row lock, so old = new - amount is
-            # exact even while other instances add to the same period.
-            new_usage = await store.add_usage(charge)
-            for alert in alerts_for(charge, new_usage, crossed_at=crossed_at, new_id=new_id):
-                if await store.record_alert(alert):  # False: another batch already fired it
-                    await store.enqueue([threshold_crossed_event(alert)])
+        budgets = await store.budgets_covering([c.payer for c in costs]) if costs else []
+        counted = charges(costs, budgets)
+        # Period rows are locked here, in (budget, period start) order, until commit.
+        totals = await store.add_usage(counted)
+        events = await _alerts(store, counted, totals, now(), new_id, forecast)
+        await store.shrink_holds(_spent(fresh))
+        closures = await store.close_before(_cutoffs(counted))
+        await store.enqueue(events + [period_closed_event(c) for c in closures])
 
 
 async def _claim_new(
     store: UsageStore, batch: Sequence[Received[LlmCostRecorded]]
 ) -> list[LlmCostRecorded]:
-    # Claimed in id order so that instances handed overlapping batches lock inbox rows alike.
-    ordered = sorted(batch, key=lambda r: r.event_id)
-    return [r.event for r in ordered if await store.claim(r.event_id)]
+    fresh = await store.claim([r.event_id for r in batch])
+    seen: set[str] = set()
+    events = []
+    for r in batch:  # a duplicate inside one batch counts once too
+        if r.event_id in fresh and r.event_id not in seen:
+            seen.add(r.event_id)
+            events.append(r.event)
+    return events
+
+
+async def _alerts(
+    store: UsageStore,
+    counted: Sequence[Charge],
+    totals: Mapping[PeriodKey, Decimal],
+    at: datetime,
+    new_id: Callable[[], UUID],
+    policy: ForecastPolicy,
+) -> list[OutgoingEvent]:
+    # Re-read under the period row locks: a budget edit that committed before we got them is
+    # seen here, and one that commits after re-evaluates with our usage included (service.py).
+    latest = await store.budgets_now(sorted({c.budget.id for c in counted}))
+    events: list[OutgoingEvent] = []
+    for charge in counted:
+        budget = latest.get(charge.budget.id)
+        if budget is None or budget.archived_at is not None:
+            continue
+        for alert in _raised(budget, charge, totals, at, new_id, policy):
+            if await store.record_alert(alert):  # False: it had fired in this period already
+                events += alert_events(alert)
+    return events
+
+
+def _raised(
+    budget: Budget,
+    charge: Charge,
+    totals: Mapping[PeriodKey, Decimal],
+    at: datetime,
+    new_id: Callable[[], UUID],
+    policy: ForecastPolicy,
+) -> list[Alert]:
+    total = totals[(budget.id, charge.period.start)]
+    found = alerts_for(
+        budget, charge.period, added=charge.amount, new_usage=total, crossed_at=at, new_id=new_id
+    )
+    predicted = forecast_alert(
+        budget, charge.period, usage=total, now=at, policy=policy, new_id=new_id
+    )
+    return found + ([predicted] if predicted else [])
 
 
 def _cost(event: LlmCostRecorded) -> Cost:
@@ -81,27 +132,41 @@ def _cost(event: LlmCostRecorded) -> Cost:
     return Cost(payer=payer, amount=event.cost.total, occurred_at=event.occurred_at)
 
 
-def threshold_crossed_event(alert: Alert) -> OutgoingEvent:
-    """The `budget.threshold.crossed` CloudEvent of an alert (its id is the alert id)."""
-    budget = alert.budget
-    data = BudgetThresholdCrossed(
-        alert_id=alert.id,
-        budget_id=budget.id,
-        budget_name=budget.name,
-        budget_type=budget.type,
-        entity_id=budget.entity_id,
-        org_id=budget.org_id,
-        period_start=alert.period.start,
-        period_end=alert.period.end,
-        threshold=alert.threshold,
-        kind=alert.kind,
-        severity=alert.severity,
-        usage_amount=alert.usage_amount,
-        limit_amount=budget.limit_amount,
-        usage_percent=alert.usage_percent,
-        is_hard_limit=budget.is_hard_limit,
-        crossed_at=alert.crossed_at,
-    )
-    return cloudevents.build(
-        data, source=SOURCE, event_id=str(alert.id), key=budget.org_id, time=alert.crossed_at
-    )
+def _spent(events: Sequence[LlmCostRecorded]) -> list[Spent]:
+    return [
+        (e.org_id, e.evaluation_id, e.cost.total)
+        for e in events
+        if e.evaluation_id is not None and e.status == "priced"
+    ]
+
+
+def _cutoffs(counted: Sequence[Charge]) -> dict[UUID, datetime]:
+    # The first event of a new period closes the periods before it (lazily; the sweep closes
+    # the periods of budgets that went quiet).
+    cutoffs: dict[UUID, datetime] = {}
+    for c in counted:
+        cutoffs[c.budget.id] = max(cutoffs.get(c.budget.id, c.period.start), c.period.start)
+    return cutoffs
+
+
+class SweepStore(Protocol):
+    """What the periodic sweep needs, inside one trusted transaction."""
+
+    async def close_ended(self, ended_by: datetime) -> list[Closure]: ...
+    async def expire_reservations(self, now: datetime) -> list[UUID]: ...
+    async def enqueue(self, events: list[OutgoingEvent]) -> None: ...
+
+
+async def sweep(
+    *,
+    unit_of_work: Callable[[], AbstractAsyncContextManager[SweepStore]],
+    now: Clock = utcnow,
+    grace: timedelta = timedelta(seconds=60),
+) -> tuple[int, int]:
+    """Close periods that ended `grace` ago and expire overdue holds; (closed, expired)."""
+    at = now()
+    async with unit_of_work() as store:
+        closures = await store.close_ended(at - grace)
+        await store.enqueue([period_closed_event(c) for c in closures])
+        expired = await store.expire_reservations(at)
+    return len(closures), len(expired)

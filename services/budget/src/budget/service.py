@@ -1,40 +1,88 @@
-"""Budget use cases behind the API: keyword-only functions over one connection."""
+"""Budget use cases behind the API: keyword-only functions over one scoped transaction."""
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from rex_shared import outbox
 from rex_shared.api import APIError, NotFound
 
-from budget.adapters import budget_repo, usage_repo
-from budget.adapters.pg import Conn
+from budget.adapters import budget_repo, firing_repo, period_repo
+from budget.adapters.firing_repo import Firing
+from budget.adapters.pg import Conn, connection
+from budget.adapters.usage_repo import SCHEMA
+from budget.domain.alerts import reevaluate
+from budget.domain.forecast import Forecast, ForecastPolicy, forecast
 from budget.domain.model import Budget
 from budget.domain.periods import period_bounds
 from budget.domain.usage import PeriodStatus, period_status
+from budget.outgoing import alert_events
 
 
-async def budget_with_period(
-    conn: Conn, *, org_id: str, budget_id: UUID, now: datetime
-) -> tuple[Budget, PeriodStatus]:
+@dataclass(frozen=True)
+class BudgetView:
+    """A budget, its current period, the forecast and its thresholds' state."""
+
+    budget: Budget
+    status: PeriodStatus
+    forecast: Forecast | None
+    fired: list[Firing]
+
+
+async def budget_view(
+    conn: Conn,
+    *,
+    org_id: str,
+    budget_id: UUID,
+    own: str | None,
+    now: datetime,
+    policy: ForecastPolicy,
+) -> BudgetView:
     """A budget and where it stands in the period containing `now`."""
-    budget = await _get(conn, org_id=org_id, budget_id=budget_id)
+    budget = await _get(conn, org_id=org_id, budget_id=budget_id, own=own)
     bounds = period_bounds(budget.period, now, budget.timezone)
-    row = await usage_repo.period_usage(conn, budget.id, bounds.start)
+    row = await period_repo.period_usage(conn, budget.id, bounds.start)
     usage, events = (row.usage_amount, row.events) if row else (Decimal(0), 0)
-    return budget, period_status(budget, bounds, usage, events)
+    projection = forecast(bounds, usage=usage, limit=budget.limit_amount, now=now, policy=policy)
+    fired = await firing_repo.fired(conn, budget.id, bounds.start)
+    return BudgetView(budget, period_status(budget, bounds, usage, events), projection, fired)
 
 
 async def update_budget(
-    conn: Conn, *, org_id: str, budget_id: UUID, changes: dict[str, Any]
+    conn: Conn,
+    *,
+    org_id: str,
+    budget_id: UUID,
+    changes: dict[str, Any],
+    now: datetime,
+    policy: ForecastPolicy,
+    new_id: Callable[[], UUID],
 ) -> Budget:
-    """Apply `changes` to an active budget (row locked, so concurrent edits do not mix)."""
-    async with conn.transaction():
-        current = await _get(conn, org_id=org_id, budget_id=budget_id, for_update=True)
-        if current.archived_at is not None:
-            raise APIError(409, "BUDGET_ARCHIVED", "an archived budget cannot be changed")
-        return await budget_repo.update(conn, replace(current, **changes))
+    """Apply `changes` to an active budget and re-evaluate its current period's thresholds
+    against the result, in the same transaction (alerts leave through the outbox)."""
+    current = await _get(conn, org_id=org_id, budget_id=budget_id, for_update=True)
+    if current.archived_at is not None:
+        raise APIError(409, "BUDGET_ARCHIVED", "an archived budget cannot be changed")
+    budget = await budget_repo.update(conn, replace(current, **changes))
+    bounds = period_bounds(budget.period, now, budget.timezone)
+    # Locking the period row orders us against the consumer: usage it adds before we get the
+    # lock is in `usage`; usage it adds after is judged by it against the new limit.
+    await period_repo.lock(conn, [(budget, bounds)])
+    usage = (await period_repo.usage_at(conn, [(budget.id, bounds.start)]))[budget.id]
+    fired = {f.key for f in await firing_repo.fired(conn, budget.id, bounds.start)}
+    plan = reevaluate(
+        budget, bounds, usage=usage, fired=fired, now=now, policy=policy, new_id=new_id
+    )
+    await firing_repo.rearm(conn, budget.id, bounds.start, plan.rearm)
+    events = []
+    for alert in plan.fire:
+        if await firing_repo.record(conn, alert):
+            events += alert_events(alert)
+    await outbox.enqueue(connection(conn), events, schema=SCHEMA)
+    return budget
 
 
 async def archive_budget(conn: Conn, *, org_id: str, budget_id: UUID) -> Budget:
@@ -46,16 +94,26 @@ async def archive_budget(conn: Conn, *, org_id: str, budget_id: UUID) -> Budget:
 
 
 async def periods(
-    conn: Conn, *, org_id: str, budget_id: UUID, limit: int, before: datetime | None
+    conn: Conn,
+    *,
+    org_id: str,
+    budget_id: UUID,
+    own: str | None,
+    limit: int,
+    before: datetime | None,
 ) -> tuple[Budget, list[PeriodStatus]]:
     """A budget's stored periods, newest first (usage judged against today's limit)."""
-    budget = await _get(conn, org_id=org_id, budget_id=budget_id)
-    rows = await usage_repo.periods(conn, budget.id, limit=limit, before=before)
+    budget = await _get(conn, org_id=org_id, budget_id=budget_id, own=own)
+    rows = await period_repo.periods(conn, budget.id, limit=limit, before=before)
     return budget, [period_status(budget, r.period, r.usage_amount, r.events) for r in rows]
 
 
-async def _get(conn: Conn, *, org_id: str, budget_id: UUID, for_update: bool = False) -> Budget:
-    budget = await budget_repo.get(conn, org_id=org_id, budget_id=budget_id, for_update=for_update)
+async def _get(
+    conn: Conn, *, org_id: str, budget_id: UUID, own: str | None = None, for_update: bool = False
+) -> Budget:
+    budget = await budget_repo.get(
+        conn, org_id=org_id, budget_id=budget_id, own=own, for_update=for_update
+    )
     if budget is None:
-        raise NotFound("budget")  # another org's budget is indistinguishable from none
+        raise NotFound("budget")  # another org's (or member's) budget is indistinguishable
     return budget

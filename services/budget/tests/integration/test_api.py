@@ -133,7 +133,34 @@ async def test_only_an_admin_may_create_change_or_delete_a_budget(
         assert [(r.status_code, r.json()["error"]["code"]) for r in replies] == [
             (403, "FORBIDDEN")
         ] * 3
-        assert (await client.get(f"{BUDGETS}/{made['id']}", headers=headers)).status_code == 200
+    viewer = auth_headers(org, "vera", ("viewer",))
+    assert (await client.get(f"{BUDGETS}/{made['id']}", headers=viewer)).status_code == 200
+
+
+async def test_a_member_sees_only_their_own_user_budgets_and_alerts(
+    client: httpx.AsyncClient, org: str, admin: dict[str, str], auth_headers: Any
+) -> None:
+    project = await create(client, admin)
+    mine = await create(client, admin, type="user", entity_id="bob")
+    theirs = await create(client, admin, type="user", entity_id="carol")
+    bob = auth_headers(org, "bob", ("member",))
+    listed = await get_data(client, BUDGETS, bob)
+    assert [b["id"] for b in listed["items"]] == [mine["id"]]
+    assert (await client.get(f"{BUDGETS}/{mine['id']}", headers=bob)).status_code == 200
+    for other in (project, theirs):
+        for path in (f"{BUDGETS}/{other['id']}", f"{BUDGETS}/{other['id']}/periods"):
+            reply = await client.get(path, headers=bob)
+            assert (reply.status_code, reply.json()["error"]["code"]) == (404, "NOT_FOUND")
+    viewer = await get_data(client, BUDGETS, auth_headers(org, "vera", ("viewer",)))
+    assert len(viewer["items"]) == 3
+
+
+async def test_a_token_without_a_known_role_reads_nothing(
+    client: httpx.AsyncClient, org: str, auth_headers: Any
+) -> None:
+    for roles in ((), ("guest",)):
+        reply = await client.get(BUDGETS, headers=auth_headers(org, "x", roles))
+        assert (reply.status_code, reply.json()["error"]["code"]) == (403, "FORBIDDEN")
 
 
 async def test_another_orgs_budget_is_not_found(

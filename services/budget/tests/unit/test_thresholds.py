@@ -4,6 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 from budget.domain.thresholds import (
+    Threshold,
     canonical,
     crossed,
     severity,
@@ -46,8 +47,52 @@ CROSSINGS = [
 def test_a_threshold_is_crossed_when_old_is_below_and_new_reaches_it(
     thresholds: list[D], limit: str, old: str, new: str, expected: list[str]
 ) -> None:
-    result = crossed(thresholds, limit=D(limit), old=D(old), new=D(new))
-    assert result == [D(e) for e in expected]
+    percents = [Threshold("percent", t) for t in thresholds]
+    result = crossed(percents, limit=D(limit), old=D(old), new=D(new))
+    assert [t.value for t in result] == [D(e) for e in expected]
+
+
+AMOUNTS = [
+    # (percent thresholds, amount thresholds, limit, old, new, crossed as (basis, value))
+    ([], ["25"], "100", "0", "25", [("amount", "25")]),
+    ([], ["25"], "100", "25", "30", []),
+    ([], ["150"], "100", "120", "150", [("amount", "150")]),  # past the limit: still fires
+    ([50], ["40", "60"], "100", "0", "55", [("amount", "40"), ("percent", "50")]),
+    ([50], ["50"], "100", "0", "50", [("amount", "50"), ("percent", "50")]),  # both, once each
+    ([], ["0.000000000000000001"], "1", "0", "0.000000000000000001", [("amount", "1E-18")]),
+]
+
+
+@pytest.mark.parametrize(("percents", "amounts", "limit", "old", "new", "expected"), AMOUNTS)
+def test_amount_thresholds_cross_at_their_dollar_value_lowest_first(
+    percents: list[int],
+    amounts: list[str],
+    limit: str,
+    old: str,
+    new: str,
+    expected: list[tuple[str, str]],
+) -> None:
+    ts = [Threshold("percent", D(p)) for p in percents] + [
+        Threshold("amount", D(a)) for a in amounts
+    ]
+    result = crossed(ts, limit=D(limit), old=D(old), new=D(new))
+    assert [(t.basis, t.value) for t in result] == [(b, D(v)) for b, v in expected]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "limit", "amount", "percent"),
+    [
+        (Threshold("percent", D(80)), "250", "200", "80"),
+        (Threshold("amount", D(200)), "250", "200", "80"),
+        (Threshold("amount", D(1)), "3", "1", "33.333333333333333333"),
+        (Threshold("amount", D(500)), "250", "500", "200"),
+    ],
+)
+def test_a_threshold_reads_as_both_an_amount_and_a_percent_of_the_limit(
+    threshold: Threshold, limit: str, amount: str, percent: str
+) -> None:
+    assert threshold.amount(D(limit)) == D(amount)
+    assert threshold.percent(D(limit)) == D(percent)
 
 
 @pytest.mark.parametrize(

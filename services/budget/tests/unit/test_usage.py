@@ -1,15 +1,14 @@
-"""Which budgets a call counts against, how a batch is summed, and the alerts it raises."""
+"""Which budgets a call counts against, and how a batch is summed per (budget, period)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal as D
-from itertools import count
 from uuid import UUID
 
 import pytest
 from budget.domain.model import DEFAULT_THRESHOLDS, Budget, Payer, covers
 from budget.domain.periods import PeriodBounds
-from budget.domain.usage import Charge, Cost, alerts_for, charges, period_status
+from budget.domain.usage import Charge, Cost, charges, period_status
 
 T0 = datetime(2024, 5, 10, 12, tzinfo=UTC)
 PAYER = Payer(
@@ -99,32 +98,6 @@ def test_nothing_is_charged_without_a_covering_budget() -> None:
 def _charge(amount: str, limit: str = "10") -> Charge:
     bounds = PeriodBounds(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC))
     return Charge(_budget(1, limit_amount=D(limit)), bounds, D(amount), 1)
-
-
-def test_a_charge_that_crosses_thresholds_raises_one_alert_each_lowest_first() -> None:
-    ids = count(1)
-    alerts = alerts_for(_charge("4.6"), D("9.5"), crossed_at=T0, new_id=lambda: UUID(int=next(ids)))
-    assert [(a.threshold, a.severity, a.id.int) for a in alerts] == [
-        (D(50), "info", 1),
-        (D(80), "warning", 2),
-        (D(90), "warning", 3),
-    ]
-    first = alerts[0]
-    assert (first.usage_amount, first.usage_percent, first.kind, first.crossed_at) == (
-        D("9.5"),
-        D(95),
-        "actual",
-        T0,
-    )
-
-
-def test_a_charge_below_every_threshold_raises_nothing() -> None:
-    assert alerts_for(_charge("1"), D("4.99"), crossed_at=T0, new_id=lambda: UUID(int=1)) == []
-
-
-def test_reaching_the_limit_exactly_is_critical() -> None:
-    [alert] = alerts_for(_charge("0.01"), D("10.00"), crossed_at=T0, new_id=lambda: UUID(int=1))
-    assert (alert.threshold, alert.severity, alert.usage_percent) == (D(100), "critical", D(100))
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from budget.bootstrap import create_app
 from budget.config import Settings
+from rex_shared.auth import JwtVerifier
 
 
 @pytest.fixture
@@ -58,4 +59,58 @@ async def test_ops_endpoints_and_openapi_are_served(client: httpx.AsyncClient) -
         "/api/v1/budgets/alerts",
         "/api/v1/budgets/alerts/{alert_id}/acknowledge",
         "/api/v1/budgets/{budget_id}/periods",
+        "/api/v1/budgets/check",
+        "/api/v1/budgets/reservations",
+        "/api/v1/budgets/reservations/{reservation_id}",
+        "/api/v1/budgets/reservations/{reservation_id}/settle",
     } <= set(paths)
+
+
+async def test_check_and_reservations_are_not_mistaken_for_a_budget_id(
+    client: httpx.AsyncClient, auth_headers: Callable[..., dict[str, str]]
+) -> None:
+    body = {"project_id": "p", "user_id": "u", "estimated_cost": "1"}
+    reply = await client.post("/api/v1/budgets/check", json=body, headers=auth_headers("o1"))
+    assert (reply.status_code, reply.json()["error"]["code"]) == (503, "NOT_READY")
+
+
+@pytest.fixture
+async def production(jwt_secret: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        jwt_secret=jwt_secret, env="production", database_url="postgresql://u:p@db:5432/rex"
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://budget") as c:
+        yield c
+
+
+async def test_production_refuses_plain_http_and_sends_security_headers(
+    production: httpx.AsyncClient,
+) -> None:
+    plain = await production.get("/api/v1/budgets")
+    assert (plain.status_code, plain.json()["error"]["code"]) == (403, "HTTPS_REQUIRED")
+    assert (await production.get("/health")).status_code == 200
+    proxied = await production.get("/api/v1/budgets", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.status_code == 401
+    assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert proxied.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_transport_rules_follow_the_environment_unless_set() -> None:
+    local = Settings(jwt_secret="x" * 32, env="local").http_policy()
+    assert (local.require_https, local.security_headers) == (False, False)
+    forced = Settings(jwt_secret="x" * 32, env="local", require_https=True).http_policy()
+    assert forced.require_https is True
+
+
+async def test_a_cached_token_still_needs_the_bearer_scheme_and_expires(
+    client: httpx.AsyncClient, verifier: JwtVerifier
+) -> None:
+    token = verifier.mint(sub="a", org_id="o1", roles=["admin"], ttl_s=3600)
+    ok = await client.get("/api/v1/budgets", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 503  # authenticated; no database behind this app
+    basic = await client.get("/api/v1/budgets", headers={"Authorization": f"Basic {token}"})
+    assert basic.status_code == 401
+    expired = verifier.mint(sub="a", org_id="o1", roles=["admin"], ttl_s=-120)
+    reply = await client.get("/api/v1/budgets", headers={"Authorization": f"Bearer {expired}"})
+    assert (reply.status_code, reply.json()["error"]["code"]) == (401, "INVALID_TOKEN")

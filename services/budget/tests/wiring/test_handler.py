@@ -8,12 +8,20 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from budget.domain.forecast import ForecastPolicy
 from budget.domain.model import DEFAULT_THRESHOLDS, Budget
 from budget.handlers import handle_cost_recorded
-from budget_fakes import FakeDatabase
+from budget_fakes import FakeDatabase, Hold
 from rex_shared import topics
 from rex_shared.consumer import Received
-from rex_shared.events import BudgetThresholdCrossed, CostComponents, LlmCostRecorded, Usage
+from rex_shared.events import (
+    BudgetForecastExceeded,
+    BudgetPeriodClosed,
+    BudgetThresholdCrossed,
+    CostComponents,
+    LlmCostRecorded,
+    Usage,
+)
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
 
@@ -41,9 +49,11 @@ def event(
     status: str = "priced",
     event_id: str | None = None,
     at: datetime = NOW,
+    evaluation: UUID | None = None,
 ) -> Received[LlmCostRecorded]:
     data: dict[str, Any] = dict(
         call_id=uuid4(),
+        evaluation_id=evaluation,
         org_id="o1",
         project_id=project,
         user_id=user,
@@ -58,13 +68,18 @@ def event(
     return Received(event_id or str(uuid4()), LlmCostRecorded(**data))
 
 
-def handler(db: FakeDatabase) -> Any:
+# A fraction of the period that is never reached: these tests look at actual thresholds.
+NO_FORECAST = ForecastPolicy(min_elapsed_fraction=D(2))
+
+
+def handler(db: FakeDatabase, forecast: ForecastPolicy = NO_FORECAST) -> Any:
     ids = count(1)
     return partial(
         handle_cost_recorded,
         unit_of_work=db.unit_of_work,
         now=lambda: NOW,
         new_id=lambda: UUID(int=next(ids)),
+        forecast=forecast,
     )
 
 
@@ -135,7 +150,6 @@ async def test_period_rows_are_updated_in_budget_order_whatever_the_event_order(
     )
     await handler(db)([event("0.1", event_id="b"), event("0.1", event_id="a")])
     calls = db.state.calls
-    assert [c for c in calls if c[0] == "claim"] == [("claim", "a"), ("claim", "b")]
     assert [k[0].int for name, k in calls if name == "add_usage"] == [1, 2, 3]  # type: ignore[index]
 
 
@@ -150,3 +164,69 @@ async def test_a_failing_batch_leaves_nothing_behind() -> None:
             [event("0.7", event_id="e-x")], unit_of_work=db.unit_of_work, now=broken_clock
         )
     assert db.state.seen == set() and db.state.usage == {} and db.state.outbox == []
+
+
+async def test_negative_adjustments_subtract_exactly_and_cross_nothing() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1", limit="1")])
+    handle = handler(db)
+    await handle([event("0.7")])
+    await handle([event("-0.25"), event("0.000000000000000001")])
+    assert list(db.state.usage.values()) == [D("0.450000000000000001")]
+    assert [a.threshold.value for a in db.state.alerts] == [D(50)]  # only on the way up
+
+
+async def test_the_same_event_twice_in_one_batch_counts_once() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1")])
+    twice = event("0.2", event_id="dup")
+    await handler(db)([twice, event("0.1"), twice])
+    assert list(db.state.usage.values()) == [D("0.3")]
+
+
+async def test_a_forecast_over_the_limit_fires_once_with_both_events() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1", limit="10")])
+    handle = handler(db, ForecastPolicy())
+    # 4 spent by May 10 12:00 (9.5 of 31 days): 13.05 at the end of May at this rate.
+    await handle([event("4")])
+    await handle([event("0.5")])
+    forecasts = [e for e in db.state.outbox if e.topic == topics.BUDGET_FORECAST_EXCEEDED]
+    crossed = [
+        BudgetThresholdCrossed.model_validate_json(e.data)
+        for e in db.state.outbox
+        if e.topic == topics.BUDGET_THRESHOLD_CROSSED
+    ]
+    assert [c.kind for c in crossed] == ["forecast"]  # 4.5 of 10 reaches no actual threshold
+    [only] = forecasts
+    data = BudgetForecastExceeded.model_validate_json(only.data)
+    assert data.alert_id == crossed[0].alert_id and data.projected_amount > D(10)
+    assert data.runs_out_at is not None and data.runs_out_at < data.period_end
+    assert crossed[0].projected_amount == data.projected_amount
+
+
+async def test_costs_of_an_evaluation_shrink_its_hold_and_refunds_give_back() -> None:
+    db = FakeDatabase([])
+    evaluation = uuid4()
+    db.state.holds[("o1", evaluation)] = Hold(D(10))
+    handle = handler(db)
+    await handle([event("3", evaluation=evaluation), event("1", evaluation=uuid4())])
+    assert db.state.holds[("o1", evaluation)].held == D(7)
+    await handle([event("9", evaluation=evaluation)])
+    assert db.state.holds[("o1", evaluation)].held == D(0)  # floored
+    await handle([event("-4", evaluation=evaluation)])
+    assert db.state.holds[("o1", evaluation)].held == D(2)
+
+
+async def test_the_first_event_of_a_new_period_closes_the_one_before() -> None:
+    db = FakeDatabase([budget(1, "organization", "o1", limit="1")])
+    handle = handler(db)
+    await handle([event("0.6", at=datetime(2024, 4, 30, 23, tzinfo=UTC))])
+    await handle([event("0.1", at=datetime(2024, 4, 30, 23, 30, tzinfo=UTC))])
+    assert not [e for e in db.state.outbox if e.topic == topics.BUDGET_PERIOD_CLOSED]
+    await handle([event("0.2", at=datetime(2024, 5, 1, 0, tzinfo=UTC))])
+    await handle([event("0.2", at=datetime(2024, 5, 2, 0, tzinfo=UTC))])
+    [closed] = [
+        BudgetPeriodClosed.model_validate_json(e.data)
+        for e in db.state.outbox
+        if e.topic == topics.BUDGET_PERIOD_CLOSED
+    ]
+    assert (closed.period_start.month, closed.usage_amount, closed.alerts) == (4, D("0.7"), 1)
+    assert closed.usage_percent == D(70)

@@ -13,8 +13,16 @@ from budget.domain.thresholds import canonical
 
 _COLUMNS = (
     "id, org_id, name, type, entity_id, limit_amount, period, timezone, thresholds,"
-    " is_hard_limit, filters, created_at, updated_at, archived_at"
+    " is_hard_limit, filters, created_at, updated_at, archived_at, threshold_amounts"
 )
+
+
+def own_only(param: str) -> str:
+    """SQL: a member (the text parameter `param`, NULL for everyone else) sees only the user
+    budgets that name them (rex_shared.auth.sees_only_own)."""
+    return f"({param}::text IS NULL OR (type = 'user' AND entity_id = {param}))"
+
+
 Cursor = tuple[datetime, UUID]
 
 
@@ -36,6 +44,7 @@ def to_budget(row: asyncpg.Record) -> Budget:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         archived_at=row["archived_at"],
+        threshold_amounts=tuple(canonical(a) for a in row["threshold_amounts"]),
     )
 
 
@@ -47,8 +56,8 @@ async def insert(conn: Conn, budget: Budget) -> Budget:
     """Store a new budget and return it as stored."""
     row = await conn.fetchrow(
         "INSERT INTO budgets (id, org_id, name, type, entity_id, limit_amount, period, timezone,"
-        " thresholds, is_hard_limit, filters) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        f" $11::jsonb) RETURNING {_COLUMNS}",
+        " thresholds, is_hard_limit, filters, threshold_amounts) VALUES ($1, $2, $3, $4, $5, $6,"
+        f" $7, $8, $9, $10, $11::jsonb, $12) RETURNING {_COLUMNS}",
         budget.id,
         budget.org_id,
         budget.name,
@@ -60,30 +69,45 @@ async def insert(conn: Conn, budget: Budget) -> Budget:
         list(budget.thresholds),
         budget.is_hard_limit,
         _filters_json(budget),
+        list(budget.threshold_amounts),
     )
     assert row is not None
     return to_budget(row)
 
 
 async def get(
-    conn: Conn, *, org_id: str, budget_id: UUID, for_update: bool = False
+    conn: Conn,
+    *,
+    org_id: str,
+    budget_id: UUID,
+    own: str | None = None,
+    for_update: bool = False,
 ) -> Budget | None:
-    """The org's budget `budget_id` (archived ones too), or None."""
+    """The org's budget `budget_id` (archived ones too), or None; `own` narrows to a member's."""
     # NO KEY UPDATE, not UPDATE: the consumer's foreign-key checks (KEY SHARE) on this row
     # keep flowing while an edit is in progress.
     lock = " FOR NO KEY UPDATE" if for_update else ""
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM budgets WHERE id = $1 AND org_id = $2{lock}", budget_id, org_id
+        f"SELECT {_COLUMNS} FROM budgets WHERE id = $1 AND org_id = $2 AND {own_only('$3')}{lock}",
+        budget_id,
+        org_id,
+        own,
     )
     return to_budget(row) if row else None
+
+
+async def by_ids(conn: Conn, ids: Sequence[UUID]) -> dict[UUID, Budget]:
+    """Budgets by id as committed right now (the consumer re-reads them under its row locks)."""
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM budgets WHERE id = ANY($1::uuid[])", ids)
+    return {r["id"]: to_budget(r) for r in rows}
 
 
 async def update(conn: Conn, budget: Budget) -> Budget:
     """Write a budget's changeable fields; type and entity never change."""
     row = await conn.fetchrow(
         "UPDATE budgets SET name = $3, limit_amount = $4, period = $5, timezone = $6,"
-        " thresholds = $7, is_hard_limit = $8, filters = $9::jsonb, updated_at = now()"
-        f" WHERE id = $1 AND org_id = $2 RETURNING {_COLUMNS}",
+        " thresholds = $7, is_hard_limit = $8, filters = $9::jsonb, threshold_amounts = $10,"
+        f" updated_at = now() WHERE id = $1 AND org_id = $2 RETURNING {_COLUMNS}",
         budget.id,
         budget.org_id,
         budget.name,
@@ -93,6 +117,7 @@ async def update(conn: Conn, budget: Budget) -> Budget:
         list(budget.thresholds),
         budget.is_hard_limit,
         _filters_json(budget),
+        list(budget.threshold_amounts),
     )
     assert row is not None
     return to_budget(row)
@@ -119,6 +144,7 @@ async def page(
     include_archived: bool,
     limit: int,
     after: Cursor | None,
+    own: str | None = None,
 ) -> list[Budget]:
     """The org's budgets, newest first, after the keyset cursor `after`."""
     rows = await conn.fetch(
@@ -126,6 +152,7 @@ async def page(
         " AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR entity_id = $3)"
         " AND ($4 OR archived_at IS NULL)"
         " AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))"
+        f" AND {own_only('$8')}"
         " ORDER BY created_at DESC, id DESC LIMIT $7",
         org_id,
         type,
@@ -134,27 +161,47 @@ async def page(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        own,
     )
     return [to_budget(r) for r in rows]
+
+
+_COVERING = (
+    "FROM budgets b JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_id, type, entity_id)"
+    " ON b.org_id = k.org_id AND b.type = k.type AND b.entity_id = k.entity_id"
+)
+
+
+def _payer_keys(payers: Sequence[Payer]) -> list[list[str]]:
+    keys = {(p.org_id, t, p.entity(t)) for p in payers for t in BUDGET_TYPES}
+    return [list(col) for col in zip(*sorted(keys), strict=True)] if keys else [[], [], []]
 
 
 async def covering(conn: Conn, payers: Sequence[Payer]) -> list[Budget]:
     """Active budgets naming any of the payers' org, project or user (filters not applied)."""
-    keys = {(p.org_id, t, p.entity(t)) for p in payers for t in BUDGET_TYPES}
-    if not keys:
-        return []
-    orgs, types, entities = (list(col) for col in zip(*sorted(keys), strict=True))
     rows = await conn.fetch(
-        f"SELECT {_prefixed('b')} FROM budgets b"
-        " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(org_id, type, entity_id)"
-        " ON b.org_id = k.org_id AND b.type = k.type AND b.entity_id = k.entity_id"
-        " WHERE b.archived_at IS NULL ORDER BY b.id",
-        orgs,
-        types,
-        entities,
+        f"SELECT {prefixed('b')} {_COVERING} WHERE b.archived_at IS NULL ORDER BY b.id",
+        *_payer_keys(payers),
     )
     return [to_budget(r) for r in rows]
 
 
-def _prefixed(alias: str) -> str:
+async def covering_now(conn: Conn, payer: Payer, now: datetime) -> list[asyncpg.Record]:
+    """In one round trip: the payer's active budgets, each with its latest period row that
+    started by `now` (p_start, p_end, p_usage) and its unexpired holds (held)."""
+    return await conn.fetch(
+        f"SELECT {prefixed('b')}, p.period_start AS p_start, p.period_end AS p_end,"
+        f" p.usage_amount AS p_usage, h.held {_COVERING}"
+        " LEFT JOIN LATERAL (SELECT period_start, period_end, usage_amount FROM budget_periods"
+        " WHERE budget_id = b.id AND period_start <= $4 ORDER BY period_start DESC LIMIT 1) p"
+        " ON true LEFT JOIN LATERAL (SELECT sum(held_amount) AS held FROM reservation_holds"
+        " WHERE budget_id = b.id AND expires_at > $4) h ON true"
+        " WHERE b.archived_at IS NULL ORDER BY b.id",
+        *_payer_keys([payer]),
+        now,
+    )
+
+
+def prefixed(alias: str) -> str:
+    """The budget columns qualified by a table alias (for joins)."""
     return ", ".join(f"{alias}.{c.strip()}" for c in _COLUMNS.split(","))

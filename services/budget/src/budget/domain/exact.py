@@ -8,6 +8,8 @@ from decimal import Context, Decimal, localcontext
 # until the one deliberate rounding.
 PRECISION = 80
 ZERO = Decimal(0)
+# For single operations on hot paths: passing a context is much cheaper than entering one.
+CONTEXT = Context(prec=PRECISION)
 
 
 def exact() -> AbstractContextManager[Context]:

@@ -10,6 +10,7 @@ from uuid import UUID
 BudgetType = Literal["organization", "project", "user"]
 PeriodName = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
 AlertKind = Literal["actual", "forecast"]
+ThresholdBasis = Literal["percent", "amount"]
 
 BUDGET_TYPES: tuple[BudgetType, ...] = get_args(BudgetType)
 PERIODS: tuple[PeriodName, ...] = get_args(PeriodName)
@@ -32,6 +33,7 @@ class Budget:
     thresholds: tuple[Decimal, ...]
     is_hard_limit: bool
     filters: Mapping[str, Sequence[str]] | None = None
+    threshold_amounts: tuple[Decimal, ...] = ()
     created_at: datetime | None = None
     updated_at: datetime | None = None
     archived_at: datetime | None = None

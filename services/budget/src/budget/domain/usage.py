@@ -1,15 +1,15 @@
-"""Usage bookkeeping: a batch of costs becomes one charge per (budget, period), then alerts."""
+"""Usage bookkeeping: a batch of costs becomes one charge per (budget, period)."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from budget.domain.exact import ZERO, exact
-from budget.domain.model import AlertKind, Budget, Payer, covers
+from budget.domain.model import Budget, Payer, covers
 from budget.domain.periods import PeriodBounds, period_bounds
-from budget.domain.thresholds import Severity, canonical, crossed, severity, usage_percent
+from budget.domain.thresholds import canonical, usage_percent
 
 
 @dataclass(frozen=True)
@@ -31,21 +31,6 @@ class Charge:
     events: int
 
 
-@dataclass(frozen=True)
-class Alert:
-    """A threshold crossed in a period: one cost_alerts row and one event."""
-
-    id: UUID
-    budget: Budget
-    period: PeriodBounds
-    threshold: Decimal
-    kind: AlertKind
-    severity: Severity
-    usage_amount: Decimal
-    usage_percent: Decimal
-    crossed_at: datetime
-
-
 def charges(costs: Iterable[Cost], budgets: Sequence[Budget]) -> list[Charge]:
     """Sum costs per (budget, period), ordered by (budget id, period start).
 
@@ -63,31 +48,6 @@ def charges(costs: Iterable[Cost], budgets: Sequence[Budget]) -> list[Charge]:
             with exact():
                 sums[key] = (budget, bounds, total + cost.amount, count + 1)
     return [Charge(b, p, amount, n) for _, (b, p, amount, n) in sorted(sums.items())]
-
-
-def alerts_for(
-    charge: Charge, new_usage: Decimal, *, crossed_at: datetime, new_id: Callable[[], UUID]
-) -> list[Alert]:
-    """The alerts a charge that brought usage to `new_usage` raises, lowest threshold first."""
-    budget = charge.budget
-    with exact():
-        old_usage = new_usage - charge.amount
-    hit = crossed(budget.thresholds, limit=budget.limit_amount, old=old_usage, new=new_usage)
-    percent = usage_percent(new_usage, budget.limit_amount)
-    return [
-        Alert(
-            id=new_id(),
-            budget=budget,
-            period=charge.period,
-            threshold=canonical(t),
-            kind="actual",
-            severity=severity(t),
-            usage_amount=canonical(new_usage),
-            usage_percent=percent,
-            crossed_at=crossed_at,
-        )
-        for t in hit
-    ]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """`/api/v1/budgets/alerts`: list and acknowledge threshold alerts."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -8,8 +8,9 @@ from rex_shared.api import Envelope, NotFound, ok
 
 from budget.adapters import alert_repo
 from budget.adapters.alert_repo import StoredAlert
+from budget.adapters.pg import scoped
 from budget.entrypoints import pagination
-from budget.entrypoints.deps import Acknowledger, Caller, Pool
+from budget.entrypoints.deps import Acknowledger, Caller, Pool, own
 from budget.entrypoints.schemas import AlertOut, AlertPage
 
 # Declared before the budgets router: its `/{budget_id}` would otherwise see "alerts".
@@ -22,11 +23,13 @@ async def list_alerts(
     pool: Pool,
     acknowledged: bool | None = None,
     budget_id: Annotated[UUID | None, Query()] = None,
+    kind: Annotated[Literal["actual", "forecast"] | None, Query()] = None,
     limit: pagination.Limit = 50,
     cursor: pagination.CursorParam = None,
 ) -> dict[str, Any]:
-    """The org's alerts, newest first; `?acknowledged=false` for the open ones."""
-    async with pool.acquire() as conn:
+    """The org's alerts, newest first; `?acknowledged=false` for the open ones (a member:
+    those of their own budgets)."""
+    async with scoped(pool, caller.org_id) as conn:
         rows = await alert_repo.page(
             conn,
             org_id=caller.org_id,
@@ -34,6 +37,8 @@ async def list_alerts(
             budget_id=budget_id,
             limit=limit + 1,
             after=pagination.decode(cursor),
+            own=own(caller),
+            kind=kind,
         )
     page, next_cursor = pagination.cut(rows, limit, lambda a: (a.crossed_at, a.id))
     return ok(AlertPage(items=[_out(a) for a in page], next_cursor=next_cursor))
@@ -42,8 +47,10 @@ async def list_alerts(
 @router.post("/{alert_id}/acknowledge", response_model=Envelope[AlertOut])
 async def acknowledge_alert(alert_id: UUID, caller: Acknowledger, pool: Pool) -> dict[str, Any]:
     """Mark an alert as seen (admin or member); repeating it changes nothing."""
-    async with pool.acquire() as conn:
-        alert = await alert_repo.acknowledge(conn, org_id=caller.org_id, alert_id=alert_id)
+    async with scoped(pool, caller.org_id) as conn:
+        alert = await alert_repo.acknowledge(
+            conn, org_id=caller.org_id, alert_id=alert_id, own=own(caller)
+        )
     if alert is None:
         raise NotFound("alert")
     return ok(_out(alert))

@@ -8,18 +8,18 @@ from rex_shared.api import APIError, Envelope, ok
 
 from budget import service
 from budget.adapters import budget_repo
+from budget.adapters.pg import scoped
 from budget.domain.model import Budget, BudgetType
-from budget.domain.usage import PeriodStatus
 from budget.entrypoints import pagination
-from budget.entrypoints.deps import Admin, Caller, Pool
+from budget.entrypoints.deps import Admin, Caller, Config, Pool, own
 from budget.entrypoints.schemas import (
     BudgetIn,
     BudgetOut,
     BudgetPage,
     BudgetUpdate,
-    PeriodOut,
     PeriodPage,
 )
+from budget.entrypoints.views import current_period_out, period_out
 from budget.handlers import utcnow
 
 router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
 @router.post("", status_code=201, response_model=Envelope[BudgetOut])
 async def create_budget(body: BudgetIn, caller: Admin, pool: Pool) -> dict[str, Any]:
     """Create a budget for the caller's org (admin only)."""
-    async with pool.acquire() as conn:
+    async with scoped(pool, caller.org_id) as conn:
         budget = await budget_repo.insert(conn, _new_budget(body, caller.org_id))
     return ok(_out(budget))
 
@@ -43,8 +43,8 @@ async def list_budgets(
     limit: pagination.Limit = 50,
     cursor: pagination.CursorParam = None,
 ) -> dict[str, Any]:
-    """The org's budgets, newest first, filtered by type and entity."""
-    async with pool.acquire() as conn:
+    """The org's budgets, newest first, filtered by type and entity (a member: their own)."""
+    async with scoped(pool, caller.org_id) as conn:
         rows = await budget_repo.page(
             conn,
             org_id=caller.org_id,
@@ -53,29 +53,46 @@ async def list_budgets(
             include_archived=include_archived,
             limit=limit + 1,
             after=pagination.decode(cursor),
+            own=own(caller),
         )
     page, next_cursor = pagination.cut(rows, limit, _position)
     return ok(BudgetPage(items=[_out(b) for b in page], next_cursor=next_cursor))
 
 
 @router.get("/{budget_id}", response_model=Envelope[BudgetOut])
-async def get_budget(budget_id: UUID, caller: Caller, pool: Pool) -> dict[str, Any]:
-    """A budget with its current period: usage, percent of the limit and what remains."""
-    async with pool.acquire() as conn:
-        budget, status = await service.budget_with_period(
-            conn, org_id=caller.org_id, budget_id=budget_id, now=utcnow()
+async def get_budget(
+    budget_id: UUID, caller: Caller, pool: Pool, settings: Config
+) -> dict[str, Any]:
+    """A budget with its current period: usage, percent, remaining, forecast, thresholds."""
+    async with scoped(pool, caller.org_id) as conn:
+        view = await service.budget_view(
+            conn,
+            org_id=caller.org_id,
+            budget_id=budget_id,
+            own=own(caller),
+            now=utcnow(),
+            policy=settings.forecast_policy(),
         )
-    return ok(_out(budget, status))
+    out = _out(view.budget)
+    out.current_period = current_period_out(view)
+    return ok(out)
 
 
 @router.put("/{budget_id}", response_model=Envelope[BudgetOut])
 async def update_budget(
-    budget_id: UUID, body: BudgetUpdate, caller: Admin, pool: Pool
+    budget_id: UUID, body: BudgetUpdate, caller: Admin, pool: Pool, settings: Config
 ) -> dict[str, Any]:
-    """Change a budget's name, limit, period, timezone, thresholds or filters (admin only)."""
-    async with pool.acquire() as conn:
+    """Change a budget (admin only); its thresholds are re-evaluated against the new limit:
+    a raised limit re-arms those no longer reached, a lowered one fires those now reached."""
+    async with scoped(pool, caller.org_id) as conn:
         budget = await service.update_budget(
-            conn, org_id=caller.org_id, budget_id=budget_id, changes=body.changes()
+            conn,
+            org_id=caller.org_id,
+            budget_id=budget_id,
+            changes=body.changes(),
+            now=utcnow(),
+            policy=settings.forecast_policy(),
+            new_id=uuid4,
         )
     return ok(_out(budget))
 
@@ -83,7 +100,7 @@ async def update_budget(
 @router.delete("/{budget_id}", response_model=Envelope[BudgetOut])
 async def delete_budget(budget_id: UUID, caller: Admin, pool: Pool) -> dict[str, Any]:
     """Archive a budget (admin only); its history stays."""
-    async with pool.acquire() as conn:
+    async with scoped(pool, caller.org_id) as conn:
         budget = await service.archive_budget(conn, org_id=caller.org_id, budget_id=budget_id)
     return ok(_out(budget))
 
@@ -98,16 +115,17 @@ async def list_periods(
 ) -> dict[str, Any]:
     """Periods with usage, newest first; past periods stay queryable."""
     after = pagination.decode(cursor)
-    async with pool.acquire() as conn:
+    async with scoped(pool, caller.org_id) as conn:
         _, rows = await service.periods(
             conn,
             org_id=caller.org_id,
             budget_id=budget_id,
+            own=own(caller),
             limit=limit + 1,
             before=after[0] if after else None,
         )
     page, next_cursor = pagination.cut(rows, limit, lambda p: (p.period.start, budget_id))
-    return ok(PeriodPage(items=[_period_out(p) for p in page], next_cursor=next_cursor))
+    return ok(PeriodPage(items=[period_out(p) for p in page], next_cursor=next_cursor))
 
 
 def _new_budget(body: BudgetIn, org_id: str) -> Budget:
@@ -131,6 +149,7 @@ def _new_budget(body: BudgetIn, org_id: str) -> Budget:
         thresholds=tuple(body.thresholds),
         is_hard_limit=body.is_hard_limit,
         filters=body.filters.stored() if body.filters else None,
+        threshold_amounts=tuple(body.threshold_amounts),
     )
 
 
@@ -138,7 +157,7 @@ def _position(budget: Budget) -> tuple[Any, UUID]:
     return budget.created_at, budget.id
 
 
-def _out(budget: Budget, status: PeriodStatus | None = None) -> BudgetOut:
+def _out(budget: Budget) -> BudgetOut:
     return BudgetOut(
         id=budget.id,
         name=budget.name,
@@ -148,21 +167,10 @@ def _out(budget: Budget, status: PeriodStatus | None = None) -> BudgetOut:
         period=budget.period,
         timezone=budget.timezone,
         thresholds=list(budget.thresholds),
+        threshold_amounts=list(budget.threshold_amounts),
         is_hard_limit=budget.is_hard_limit,
         filters={k: list(v) for k, v in budget.filters.items()} if budget.filters else None,
         created_at=budget.created_at,
         updated_at=budget.updated_at,
         archived_at=budget.archived_at,
-        current_period=_period_out(status) if status else None,
-    )
-
-
-def _period_out(status: PeriodStatus) -> PeriodOut:
-    return PeriodOut(
-        period_start=status.period.start,
-        period_end=status.period.end,
-        usage_amount=status.usage_amount,
-        usage_percent=status.usage_percent,
-        remaining=status.remaining,
-        events=status.events,
     )

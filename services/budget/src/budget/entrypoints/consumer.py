@@ -20,6 +20,7 @@ def subscribe_cost_recorded(
     *,
     group_id: str,
     max_records: int,
+    session_timeout_ms: int = 10_000,
 ) -> None:
     """Register the batch subscriber; offsets are committed only after the handler succeeded."""
     subscriber = broker.subscriber(
@@ -30,6 +31,8 @@ def subscribe_cost_recorded(
         # Commit after the database commit; on error the batch is sought back and redelivered.
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=session_timeout_ms // 3,
     )
 
     @subscriber

@@ -1,29 +1,33 @@
-"""Request dependencies: the verified caller and the database pool from the app's runtime."""
+"""Request dependencies: the verified caller, role checks, and the runtime's pool and policy."""
 
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
 from rex_shared.api import APIError
-from rex_shared.auth import Principal, require_role
+from rex_shared.auth import Principal, require_role, sees_only_own
+
+from budget.config import Settings
+
+KNOWN_ROLES = ("admin", "viewer", "member", "service")
 
 
 async def _caller(request: Request) -> Principal:
     verify: Any = request.app.state.principal
     principal: Principal = await verify(request)
+    # A token without any role REX knows reads nothing: least privilege, not "member".
+    require_role(principal, *KNOWN_ROLES)
     return principal
 
 
-async def _admin(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
+def _needs(*roles: str) -> Any:
     # A dependency, not a check in the route: a forbidden caller hears 403 before any
     # complaint about the body it sent.
-    require_role(caller, "admin")
-    return caller
+    async def check(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
+        require_role(caller, *roles)
+        return caller
 
-
-async def _acknowledger(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
-    require_role(caller, "admin", "member")
-    return caller
+    return check
 
 
 async def _pool(request: Request) -> asyncpg.Pool:
@@ -33,7 +37,27 @@ async def _pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+async def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.runtime.settings
+    return settings
+
+
+def own(caller: Principal) -> str | None:
+    """The user a member is limited to (their own budgets, alerts, holds); None for others."""
+    return caller.sub if sees_only_own(caller) else None
+
+
+def require_self(caller: Principal, user_id: str) -> None:
+    """A member acts only for themselves; 403 FORBIDDEN otherwise."""
+    if sees_only_own(caller) and user_id != caller.sub:
+        raise APIError(403, "FORBIDDEN", "a member may act only for their own user_id")
+
+
 Caller = Annotated[Principal, Depends(_caller)]
-Admin = Annotated[Principal, Depends(_admin)]
-Acknowledger = Annotated[Principal, Depends(_acknowledger)]
+Admin = Annotated[Principal, Depends(_needs("admin"))]
+Acknowledger = Annotated[Principal, Depends(_needs("admin", "member"))]
+# The evaluator calls these with a service token minted for the evaluation's org.
+Checker = Annotated[Principal, Depends(_needs("admin", "viewer", "member", "service"))]
+Reserver = Annotated[Principal, Depends(_needs("admin", "member", "service"))]
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+Config = Annotated[Settings, Depends(_settings)]

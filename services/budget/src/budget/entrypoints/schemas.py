@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -17,15 +17,24 @@ _MAX_AMOUNT = Decimal(10) ** 20  # NUMERIC(38,18): 20 digits before the point, 1
 _PLACES = Decimal("1e-18")
 
 
-def _limit(value: Decimal) -> Decimal:
-    if not value.is_finite() or value <= 0:
-        raise ValueError("must be greater than zero")
+def amount(value: Decimal, *, zero_ok: bool = False) -> Decimal:
+    """A USD amount NUMERIC(38,18) holds exactly: finite, below 10^20, at most 18 places."""
+    if not value.is_finite() or value < 0 or (value == 0 and not zero_ok):
+        raise ValueError("must be zero or more" if zero_ok else "must be greater than zero")
     if value >= _MAX_AMOUNT:
         raise ValueError("must be below 10^20")
     with exact():
         if value != value.quantize(_PLACES):
             raise ValueError("at most 18 decimal places")  # PostgreSQL would round silently
     return canonical(value)
+
+
+def _limit(value: Decimal) -> Decimal:
+    return amount(value)
+
+
+def _threshold_amounts(values: list[Decimal]) -> list[Decimal]:
+    return sorted({amount(v) for v in values})
 
 
 def _thresholds(values: list[Decimal]) -> list[Decimal]:
@@ -44,7 +53,16 @@ def _timezone(value: str) -> str:
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 EntityId = Annotated[str, Field(min_length=1, max_length=200)]
 LimitAmount = Annotated[Money, AfterValidator(_limit)]
-Thresholds = Annotated[list[Money], Field(max_length=20), AfterValidator(_thresholds)]
+Thresholds = Annotated[
+    list[Money],
+    Field(max_length=20, description="Percents of the limit in (0, 1000]"),
+    AfterValidator(_thresholds),
+]
+ThresholdAmounts = Annotated[
+    list[Money],
+    Field(max_length=20, description="Absolute thresholds in USD"),
+    AfterValidator(_threshold_amounts),
+]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 FilterValues = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=50)
@@ -79,6 +97,7 @@ class BudgetIn(BaseModel):
     is_hard_limit: bool
     timezone: Timezone = "UTC"
     thresholds: Thresholds = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
+    threshold_amounts: ThresholdAmounts = Field(default_factory=list)
     filters: Filters | None = None
 
     @model_validator(mode="after")
@@ -99,6 +118,7 @@ class BudgetUpdate(BaseModel):
     is_hard_limit: bool | None = None
     timezone: Timezone | None = None
     thresholds: Thresholds | None = None
+    threshold_amounts: ThresholdAmounts | None = None
     filters: Filters | None = None
 
     @model_validator(mode="after")
@@ -112,8 +132,9 @@ class BudgetUpdate(BaseModel):
     def changes(self) -> dict[str, Any]:
         """The given fields in the Budget's own types."""
         given: dict[str, Any] = {f: getattr(self, f) for f in self.model_fields_set}
-        if "thresholds" in given:
-            given["thresholds"] = tuple(given["thresholds"])
+        for listed in ("thresholds", "threshold_amounts"):
+            if listed in given:
+                given[listed] = tuple(given[listed])
         if "filters" in given:
             given["filters"] = self.filters.stored() if self.filters else None
         return given
@@ -128,6 +149,36 @@ class PeriodOut(BaseModel):
     events: int
 
 
+class ForecastOut(BaseModel):
+    """Linear projection from the period's burn rate (null fields: too little data yet)."""
+
+    status: Literal["ok", "insufficient_data"]
+    projected_amount: Money | None = None
+    projected_percent: Money | None = None
+    burn_rate_per_hour: Money | None = None
+    exceeds_limit: bool | None = None
+    runs_out_at: datetime | None = Field(
+        None, description="When usage reaches the limit at the current rate, if in this period"
+    )
+
+
+class ThresholdStateOut(BaseModel):
+    """A threshold of the current period: armed, or fired once (with its alert)."""
+
+    basis: Literal["percent", "amount"]
+    value: Money
+    kind: Literal["actual", "forecast"]
+    amount: Money = Field(description="The usage in USD at which it is reached")
+    state: Literal["armed", "fired"]
+    alert_id: UUID | None = None
+    fired_at: datetime | None = None
+
+
+class CurrentPeriodOut(PeriodOut):
+    forecast: ForecastOut
+    thresholds: list[ThresholdStateOut]
+
+
 class BudgetOut(BaseModel):
     id: UUID
     name: str
@@ -137,12 +188,13 @@ class BudgetOut(BaseModel):
     period: PeriodName
     timezone: str
     thresholds: list[Money]
+    threshold_amounts: list[Money]
     is_hard_limit: bool
     filters: dict[str, list[str]] | None
     created_at: datetime | None
     updated_at: datetime | None
     archived_at: datetime | None
-    current_period: PeriodOut | None = None
+    current_period: CurrentPeriodOut | None = None
 
 
 class AlertOut(BaseModel):
@@ -159,6 +211,10 @@ class AlertOut(BaseModel):
     is_hard_limit: bool
     crossed_at: datetime
     acknowledged_at: datetime | None
+    threshold_basis: str
+    threshold_amount: Money | None
+    projected_amount: Money | None
+    runs_out_at: datetime | None
 
 
 class BudgetPage(BaseModel):

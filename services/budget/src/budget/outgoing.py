@@ -1,0 +1,113 @@
+"""The events the budget service produces, built from domain objects (through the outbox)."""
+
+from uuid import uuid5
+
+from rex_shared import cloudevents
+from rex_shared.cloudevents import OutgoingEvent
+from rex_shared.events import (
+    REX_NAMESPACE,
+    BudgetForecastExceeded,
+    BudgetPeriodClosed,
+    BudgetThresholdCrossed,
+)
+
+from budget.domain.alerts import Alert
+from budget.domain.closures import Closure
+from budget.domain.thresholds import usage_percent
+
+SOURCE = "rex/budget"
+
+
+def alert_events(alert: Alert) -> list[OutgoingEvent]:
+    """`budget.threshold.crossed`, plus `budget.forecast.exceeded` for a forecast."""
+    events = [threshold_crossed_event(alert)]
+    if alert.kind == "forecast":
+        events.append(forecast_exceeded_event(alert))
+    return events
+
+
+def threshold_crossed_event(alert: Alert) -> OutgoingEvent:
+    """The `budget.threshold.crossed` CloudEvent of an alert (its id is the alert id)."""
+    budget, projection = alert.budget, alert.forecast
+    data = BudgetThresholdCrossed(
+        alert_id=alert.id,
+        budget_id=budget.id,
+        budget_name=budget.name,
+        budget_type=budget.type,
+        entity_id=budget.entity_id,
+        org_id=budget.org_id,
+        period_start=alert.period.start,
+        period_end=alert.period.end,
+        threshold=alert.threshold_percent,
+        kind=alert.kind,
+        severity=alert.severity,
+        usage_amount=alert.usage_amount,
+        limit_amount=budget.limit_amount,
+        usage_percent=alert.usage_percent,
+        is_hard_limit=budget.is_hard_limit,
+        crossed_at=alert.crossed_at,
+        threshold_basis=alert.threshold.basis,
+        threshold_amount=alert.threshold_amount,
+        projected_amount=projection.projected_amount if projection else None,
+        runs_out_at=projection.runs_out_at if projection else None,
+    )
+    return cloudevents.build(
+        data, source=SOURCE, event_id=str(alert.id), key=budget.org_id, time=alert.crossed_at
+    )
+
+
+def forecast_exceeded_event(alert: Alert) -> OutgoingEvent:
+    """`budget.forecast.exceeded` for a forecast alert; id uuid5(REX_NS, "forecast:<alert>")."""
+    budget, projection = alert.budget, alert.forecast
+    assert projection is not None, "a forecast alert carries its forecast"
+    data = BudgetForecastExceeded(
+        alert_id=alert.id,
+        budget_id=budget.id,
+        budget_name=budget.name,
+        budget_type=budget.type,
+        entity_id=budget.entity_id,
+        org_id=budget.org_id,
+        period_start=alert.period.start,
+        period_end=alert.period.end,
+        usage_amount=alert.usage_amount,
+        limit_amount=budget.limit_amount,
+        usage_percent=alert.usage_percent,
+        projected_amount=projection.projected_amount,
+        projected_percent=projection.projected_percent,
+        burn_rate_per_hour=projection.burn_rate_per_hour,
+        runs_out_at=projection.runs_out_at,
+        is_hard_limit=budget.is_hard_limit,
+        forecast_at=alert.crossed_at,
+    )
+    event_id = str(uuid5(REX_NAMESPACE, f"forecast:{alert.id}"))
+    return cloudevents.build(
+        data, source=SOURCE, event_id=event_id, key=budget.org_id, time=alert.crossed_at
+    )
+
+
+def period_closed_event(closure: Closure) -> OutgoingEvent:
+    """`budget.period.closed` with the period's totals (id derived from budget and period)."""
+    budget = closure.budget
+    data = BudgetPeriodClosed(
+        budget_id=budget.id,
+        budget_name=budget.name,
+        budget_type=budget.type,
+        entity_id=budget.entity_id,
+        org_id=budget.org_id,
+        period_start=closure.period.start,
+        period_end=closure.period.end,
+        usage_amount=closure.usage_amount,
+        limit_amount=budget.limit_amount,
+        usage_percent=usage_percent(closure.usage_amount, budget.limit_amount),
+        events=closure.events,
+        alerts=closure.alerts,
+        is_hard_limit=budget.is_hard_limit,
+        closed_at=closure.closed_at,
+    )
+    return cloudevents.build(
+        data,
+        source=SOURCE,
+        event_id=str(closure.event_id),
+        key=budget.org_id,
+        time=closure.closed_at,
+    )

@@ -1,0 +1,153 @@
+"""Pre-flight check and reservations: hold an evaluation's estimate against its budgets."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+from rex_shared.api import APIError, NotFound
+
+from budget.adapters import budget_repo, period_repo, reservation_repo
+from budget.adapters.pg import Conn
+from budget.adapters.reservation_repo import Reservation, ReservationStatus
+from budget.domain.exact import ZERO
+from budget.domain.holds import Standing, Verdict, judge
+from budget.domain.model import Budget, Payer
+from budget.domain.periods import PeriodBounds, period_bounds
+from budget.domain.thresholds import canonical
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who would spend how much (the org comes from the caller's token)."""
+
+    org_id: str
+    project_id: str
+    user_id: str
+    estimated_cost: Decimal
+
+
+async def _applicable(conn: Conn, req: Request, now: datetime) -> list[tuple[Budget, PeriodBounds]]:
+    # Budgets with provider/model/metric filters apply too: an estimate does not say which
+    # the evaluation will use, so holding against them is the safe side.
+    payer = Payer(org_id=req.org_id, project_id=req.project_id, user_id=req.user_id)
+    budgets = await budget_repo.covering(conn, [payer])
+    return [(b, period_bounds(b.period, now, b.timezone)) for b in budgets]
+
+
+def _standings(
+    keys: list[tuple[Budget, PeriodBounds]], found: reservation_repo.Standings
+) -> list[Standing]:
+    return [Standing(b, found.usage.get(b.id, ZERO), found.held.get(b.id, ZERO)) for b, _ in keys]
+
+
+async def check(conn: Conn, req: Request, *, now: datetime) -> tuple[list[Standing], Verdict]:
+    """Would the estimate fit? Reads only (one query): no locks, no writes."""
+    payer = Payer(org_id=req.org_id, project_id=req.project_id, user_id=req.user_id)
+    standings = []
+    for row in await budget_repo.covering_now(conn, payer, now):
+        budget = budget_repo.to_budget(row)
+        bounds = period_bounds(budget.period, now, budget.timezone)
+        # The latest row may belong to the grid before a period change: then nothing counts.
+        current = row["p_start"] == bounds.start and row["p_end"] == bounds.end
+        usage = canonical(row["p_usage"]) if current else ZERO
+        standings.append(Standing(budget, usage, canonical(row["held"] or ZERO)))
+    return standings, judge(standings, req.estimated_cost)
+
+
+async def reserve(
+    conn: Conn,
+    req: Request,
+    *,
+    evaluation_id: UUID,
+    created_by: str,
+    now: datetime,
+    ttl: timedelta,
+    new_id: Callable[[], UUID],
+) -> tuple[Reservation, Verdict]:
+    """Hold the estimate against every applicable budget, or 409 BUDGET_EXCEEDED."""
+    keys = await _applicable(conn, req, now)
+    # Every reservation, on any instance, locks the same rows in the same order, so the
+    # check below and the insert after it are one step for everyone touching these budgets.
+    if keys:
+        await period_repo.lock(conn, keys)
+    found = await reservation_repo.standings(
+        conn,
+        [(b.id, p.start) for b, p in keys],
+        now=now,
+        evaluation=(req.org_id, evaluation_id),
+    )
+    if found.existing is not None:
+        existing = await _live(conn, req.org_id, evaluation_id, now)
+        if existing is not None:  # the same evaluation asking again: its hold stands
+            return existing, judge([], ZERO)
+    verdict = judge(_standings(keys, found), req.estimated_cost)
+    if verdict.exceeded:
+        raise _exceeded(verdict, req.estimated_cost)
+    reservation = Reservation(
+        id=new_id(),
+        org_id=req.org_id,
+        evaluation_id=evaluation_id,
+        project_id=req.project_id,
+        user_id=req.user_id,
+        estimated_cost=req.estimated_cost,
+        consumed_amount=ZERO,
+        held_amount=req.estimated_cost,
+        status="active",
+        budget_ids=[b.id for b, _ in keys],
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + ttl,
+        ended_at=None,
+        released_amount=None,
+    )
+    try:
+        return await reservation_repo.insert(conn, reservation), verdict
+    except asyncpg.UniqueViolationError as exc:  # raced by the same evaluation (no budgets)
+        raise APIError(409, "RESERVATION_EXISTS", "the evaluation already holds one") from exc
+
+
+async def _live(conn: Conn, org_id: str, evaluation_id: UUID, now: datetime) -> Reservation | None:
+    found = await reservation_repo.active_for(
+        conn, org_id=org_id, evaluation_id=evaluation_id, for_update=True
+    )
+    if found is not None and found.expires_at <= now:
+        await reservation_repo.end(conn, found.id, "expired")  # overdue, not yet swept
+        return None
+    return found
+
+
+def _exceeded(verdict: Verdict, requested: Decimal) -> APIError:
+    first = verdict.exceeded[0]
+    details = {
+        "budget_id": str(first.budget.id),
+        "budget_name": first.budget.name,
+        "limit_amount": _s(first.budget.limit_amount),
+        "usage_amount": _s(first.usage),
+        "held_amount": _s(first.held),
+        "requested": _s(requested),
+    }
+    message = f"budget {first.budget.name!r} would be exceeded"
+    return APIError(409, "BUDGET_EXCEEDED", message, details)
+
+
+def _s(amount: Decimal) -> str:
+    return format(amount, "f")
+
+
+async def settle(
+    conn: Conn, *, org_id: str, reservation_id: UUID, own: str | None, now: datetime
+) -> Reservation:
+    """Release what the reservation still holds; settling twice changes nothing."""
+    found = await reservation_repo.get(
+        conn, org_id=org_id, reservation_id=reservation_id, for_update=True
+    )
+    if found is None or (own is not None and found.user_id != own):
+        raise NotFound("reservation")
+    if found.status != "active":
+        return found
+    # Past its expiry it has released everything already, swept or not.
+    ending: ReservationStatus = "expired" if found.expires_at <= now else "settled"
+    return await reservation_repo.end(conn, found.id, ending)
