@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install up down status demo test lint unit wiring integration e2e token contracts bench clean
+.PHONY: help install up down status demo test lint unit wiring integration e2e token contracts bench clean faults
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n",$$1,$$2}'
@@ -50,3 +50,24 @@ bench: install ## run every benchmark and print the summary table
 
 clean: down ## stop and remove the local data in .rex (Kafka jars are kept)
 	@rm -rf .rex/pg .rex/kafka/data .rex/logs .rex/run .rex/mail .rex/slack
+
+faults: install ## the fault suite on a private Kafka and PostgreSQL; writes bench/results/faults.md
+	@REX_FAULTS_REPORT=bench/results/faults.md $(RUN) pytest tests/e2e/test_faults.py -q -p no:cacheprovider
+	@cat bench/results/faults.md
+
+.PHONY: deploy-check
+deploy-check: install ## helm lint/template + Kubernetes schemas, compose config, dashboard and alert rules
+	@bash deploy/tools/deploy-check.sh
+
+# ---- the web app (web/): one origin with the APIs behind nginx on :8000 --------------------
+.PHONY: web web-test screenshots
+
+web: ## build the web app (npm ci, type check, unit tests, vite build into web/dist)
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test --silent && npm run build
+
+web-test: install web ## browser tests: Debian's chromium drives the app against the real stack
+	@$(RUN) pytest tests/web -q -p no:cacheprovider
+
+screenshots: install web ## the browser tests, saving a screenshot of each page in bench/results/screenshots
+	@REX_SCREENSHOTS=bench/results/screenshots $(RUN) pytest tests/web -q -p no:cacheprovider
+	@ls bench/results/screenshots/*.png

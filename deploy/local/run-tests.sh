@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 UV="$(command -v uv || echo "$HOME/.local/bin/uv")"
 RUN=("$UV" run --frozen)
-tiers=("${@:-lint unit wiring integration e2e}")
+tiers=("${@:-lint deploy unit wiring integration e2e}")
 read -r -a tiers <<<"${tiers[*]}"
 
 started=()
@@ -30,6 +30,10 @@ fi
 paths=(shared/tests services/*/tests tools/*/tests tests)
 for tier in "${tiers[@]}"; do
   echo "=== $tier ==="
+  if [[ $tier == deploy ]]; then
+    bash deploy/tools/deploy-check.sh
+    continue
+  fi
   if [[ $tier == lint ]]; then
     "${RUN[@]}" ruff check .
     "${RUN[@]}" ruff format --check .

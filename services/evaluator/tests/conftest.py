@@ -2,6 +2,9 @@
 
 import secrets
 from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 import anthropic
 import httpx2
@@ -10,9 +13,13 @@ import pytest
 from evaluator.adapters.llm_anthropic import AnthropicMessages
 from evaluator.adapters.llm_openai import OpenAiChat
 from evaluator.adapters.memory_store import InMemoryStore
+from evaluator.adapters.services import Quote, Refused, Reservation
+from evaluator.estimates import Estimate, estimate_cost
+from evaluator.handlers import Gatekeeping, SubmitEvaluation
 from evaluator.ports import LlmClient
 from fastapi import FastAPI
 from llm_sim.app import create_app as create_sim
+from rex_shared.events import Usage
 
 
 @pytest.fixture
@@ -82,3 +89,92 @@ def rows() -> list[dict[str, object]]:
             "answer": "Leonardo painted sunflowers beside volcanic glaciers.",
         },
     ]
+
+
+class FakeQuoter:
+    """Prices like a ledger with $1/MTok input and $2/MTok output; counts the requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+
+    async def estimate(
+        self, *, org_id: str, user_id: str, provider: str, model: str, usage: Usage
+    ) -> Quote:
+        self.requests.append((org_id, provider, model, usage))
+        total = (Decimal(usage.input_tokens) + 2 * Decimal(usage.output_tokens)) / 1_000_000
+        return Quote(total, "fake-price")
+
+
+class FakeBudget:
+    """Reserves up to `limit` per org (hard) and warns past `soft`; settles on request."""
+
+    def __init__(self, limit: Decimal = Decimal(100), soft: Decimal = Decimal(50)) -> None:
+        self.limit, self.soft = limit, soft
+        self.held: dict[str, Decimal] = {}
+        self.settled: list[str] = []
+
+    async def reserve(
+        self,
+        *,
+        org_id: str,
+        user_id: str,
+        project_id: str,
+        estimated_cost: Decimal,
+        evaluation_id: UUID,
+    ) -> Reservation:
+        if estimated_cost > self.limit:
+            raise Refused(
+                409,
+                {
+                    "code": "BUDGET_EXCEEDED",
+                    "message": "over",
+                    "details": {
+                        "budget_id": "b1",
+                        "limit_amount": str(self.limit),
+                        "requested": str(estimated_cost),
+                    },
+                },
+            )
+        rid = f"res-{evaluation_id}"
+        self.held[rid] = estimated_cost
+        warnings = (
+            [{"budget_id": "b1", "message": "over the soft limit"}]
+            if estimated_cost > self.soft
+            else []
+        )
+        return Reservation(rid, estimated_cost, warnings)
+
+    async def settle(self, *, org_id: str, user_id: str, reservation_id: str) -> None:
+        self.settled.append(reservation_id)
+
+
+@pytest.fixture
+def quoter() -> FakeQuoter:
+    return FakeQuoter()
+
+
+@pytest.fixture
+def budget() -> FakeBudget:
+    return FakeBudget()
+
+
+@pytest.fixture
+def gates(quoter: FakeQuoter, budget: FakeBudget) -> Gatekeeping:
+    """Real predictions priced by the fake ledger, reserved with the fake budget."""
+
+    async def history(model: str) -> dict[Any, Decimal]:
+        return {}
+
+    async def estimate(cmd: SubmitEvaluation) -> Estimate:
+        return await estimate_cost(
+            cmd.rows,
+            cmd.metrics,
+            cmd.judge,
+            org_id=cmd.org_id,
+            user_id=cmd.user_id,
+            quoter=quoter,
+            history=history,
+            anthropic_factor=Decimal("1.1"),
+        )
+
+    return Gatekeeping(estimate, budget)

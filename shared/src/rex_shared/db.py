@@ -6,8 +6,12 @@ import re
 from pathlib import Path
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
+
+# A plain connection or one borrowed from a pool: both run the same SQL.
+AnyConnection = asyncpg.Connection | PoolConnectionProxy
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -130,12 +134,12 @@ CREATE POLICY {table}_tenant ON {table}
 """
 
 
-async def scope_to_org(conn: asyncpg.Connection, org_id: str) -> None:
+async def scope_to_org(conn: AnyConnection, org_id: str) -> None:
     """Inside a transaction: rows of other organizations become invisible (RLS)."""
     await conn.execute("SELECT set_config('app.org_id', $1, true)", org_id)
 
 
-async def bypass_rls(conn: asyncpg.Connection) -> None:
+async def bypass_rls(conn: AnyConnection) -> None:
     """Inside a transaction: a trusted consumer working across organizations."""
     await conn.execute("SELECT set_config('app.rls_bypass', 'on', true)")
 

@@ -174,7 +174,7 @@ def test_compose_runs_every_service_with_a_healthcheck_after_its_migration() -> 
     services = compose()
     assert set(services) == {
         *SERVICES, *(f"{name}-migrate" for name in SERVICES),
-        "kafka", "postgres", "llm-sim", "mailpit", "prometheus",
+        "kafka", "postgres", "llm-sim", "mailpit", "prometheus", "grafana",
     }  # fmt: skip
     for name, service in services.items():
         if name.endswith("-migrate"):

@@ -11,6 +11,7 @@ from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.consumer import Received
 from rex_shared.events import LlmCostRecorded
 
+from budget.adapters import metrics
 from budget.domain.alerts import Alert, alerts_for, forecast_alert
 from budget.domain.closures import Closure
 from budget.domain.forecast import ForecastPolicy
@@ -96,8 +97,12 @@ async def _alerts(
         budget = latest.get(charge.budget.id)
         if budget is None or budget.archived_at is not None:
             continue
+        # Monitoring only, observed inside the transaction: a rolled-back batch may be seen
+        # early; the money itself lives in the database.
+        metrics.utilization(budget, totals[(budget.id, charge.period.start)])
         for alert in _raised(budget, charge, totals, at, new_id, policy):
             if await store.record_alert(alert):  # False: it had fired in this period already
+                metrics.alert_fired(alert)
                 events += alert_events(alert)
     return events
 

@@ -72,6 +72,14 @@ class Runtime:
             except Exception as exc:  # keep the last good book; try again next time
                 log.warning("price catalog reload failed: %s", exc)
 
+    async def _top_evaluations_forever(self) -> None:
+        while True:
+            try:
+                await metrics.refresh_top_evaluations(self.get_pool())
+            except Exception as exc:  # a dashboard figure: never worth stopping the service
+                log.warning("top-evaluations gauge refresh failed: %s", exc)
+            await asyncio.sleep(15)
+
     @asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         """Start everything in dependency order; the exit stack stops it in reverse."""
@@ -87,6 +95,7 @@ class Runtime:
                                 partitions=s.kafka_partitions)  # fmt: skip
             await self.reload_prices()
             stack.push_async_callback(_cancel, asyncio.create_task(self._reload_forever()))
+            stack.push_async_callback(_cancel, asyncio.create_task(self._top_evaluations_forever()))
             # Big relay batches, sent as record batches, keep up with the consumer at full ingest.
             relay = OutboxRelay(self.pool, self.producer, schema=s.db_schema, batch_size=2000,
                                 sender=send_events_batched)  # fmt: skip

@@ -1,11 +1,16 @@
-"""Evaluation runs as background tasks, held so that shutdown can stop them cleanly."""
+"""Evaluation runs as background tasks, held so that shutdown can stop them cleanly, and the
+upkeep that makes them survive restarts: lease renewal, resuming, settling."""
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
+
+import asyncpg
+
+from evaluator.domain.model import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +39,19 @@ class RunScheduler:
     def active(self) -> int:
         return len(self._tasks)
 
+    def running(self) -> list[UUID]:
+        return list(self._tasks)
+
     async def wait_idle(self) -> None:
         """Wait until no run is in progress."""
         while self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def drain(self, grace_s: float) -> None:
+        """Wait up to `grace_s` for the runs (told to halt) to store their calls in flight."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_s)
 
     async def stop(self) -> None:
         """Cancel every run in progress and wait for them to unwind."""
@@ -47,3 +61,70 @@ class RunScheduler:
         for task in tasks:
             with suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class Leases(Protocol):
+    async def renew(self, ids: list[UUID]) -> None: ...
+    async def resumable(self, limit: int = 100) -> list[UUID]: ...
+    async def unsettled(self, limit: int = 100) -> list[Evaluation]: ...
+
+
+QUEUED_CHANNEL = "rex_evaluator_queued"  # payload: the id of an evaluation to run
+
+
+class Upkeep:
+    """Runs evaluations as soon as any instance queues one (LISTEN), and every `interval_s`
+    renews this instance's leases, resumes runs nobody holds (after a restart or a crash),
+    and settles reservations left unsettled (the budget service was away)."""
+
+    def __init__(
+        self,
+        scheduler: RunScheduler,
+        leases: Leases,
+        settle: Callable[[Evaluation], Awaitable[None]],
+        interval_s: float,
+        pool: asyncpg.Pool | None = None,
+    ) -> None:
+        self._scheduler, self._leases, self._settle = scheduler, leases, settle
+        self._interval, self._pool = interval_s, pool
+        self._task: asyncio.Task[None] | None = None
+        self._listener: Any = None
+
+    async def start(self) -> None:
+        if self._pool is not None:
+            self._listener = await self._pool.acquire()
+            await self._listener.add_listener(QUEUED_CHANNEL, self._on_queued)
+        self._task = asyncio.create_task(self._forever(), name="evaluator-upkeep")
+
+    def _on_queued(self, *args: object) -> None:
+        with suppress(ValueError):
+            self._scheduler.submit(UUID(str(args[-1])))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None and self._pool is not None:
+            with suppress(Exception):
+                await self._listener.remove_listener(QUEUED_CHANNEL, self._on_queued)
+            await self._pool.release(self._listener)
+
+    async def once(self) -> None:
+        await self._leases.renew(self._scheduler.running())
+        for evaluation_id in await self._leases.resumable():
+            self._scheduler.submit(evaluation_id)
+        for evaluation in await self._leases.unsettled():
+            try:
+                await self._settle(evaluation)
+            except Exception as exc:
+                log.warning("settling %s failed, will retry: %s", evaluation.id, exc)
+                break  # the budget service is away: try again next round
+
+    async def _forever(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except Exception as exc:  # the database away: try again next round
+                log.warning("evaluator upkeep failed: %s", exc)
+            await asyncio.sleep(self._interval)

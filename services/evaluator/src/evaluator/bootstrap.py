@@ -1,56 +1,48 @@
-"""Builds the evaluator: pool, LLM clients, runs, Kafka producer and outbox relay; the only
-place that creates real adapters."""
+"""Builds the evaluator: pool, LLM clients, runs, ledger and budget clients, Kafka producer
+and outbox relay, HTTP policy; the only place that creates real adapters."""
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
-from uuid import UUID
+from dataclasses import dataclass
+from functools import partial
+from uuid import UUID, uuid4
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from rex_shared import topics
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier, principal_dependency
+from rex_shared.crypto import SecretBox, new_kek
 from rex_shared.db import create_pool
 from rex_shared.kafka import ensure_topics, make_producer
 from rex_shared.outbox import OutboxRelay
+from rex_shared.security import HttpPolicy, RateLimiter, install_http_policy
 
+from evaluator.adapters.clients import ClientPool
+from evaluator.adapters.dataset_repo import PgDatasetRepo
 from evaluator.adapters.evaluation_repo import PgEvaluationRepo
-from evaluator.adapters.llm_anthropic import AnthropicMessages
-from evaluator.adapters.llm_openai import OpenAiChat
+from evaluator.adapters.history_repo import PgOutputHistory
+from evaluator.adapters.key_repo import PgKeyRepo
+from evaluator.adapters.lease_repo import PgRunLeases
 from evaluator.adapters.run_store import PgRunStore
-from evaluator.background import RunScheduler
+from evaluator.adapters.services import BudgetClient, LedgerClient, ServiceTokens
+from evaluator.background import RunScheduler, Upkeep
 from evaluator.config import SCHEMA, Settings
+from evaluator.domain.model import Evaluation
 from evaluator.entrypoints.api import ApiDeps, build_router
-from evaluator.ports import LlmClient
+from evaluator.entrypoints.resources_api import datasets_router, keys_router
+from evaluator.estimates import Estimate, estimate_cost
+from evaluator.handlers import Gatekeeping, SubmitEvaluation
 from evaluator.runner import RunDeps, run_evaluation
 
 log = logging.getLogger(__name__)
 
 PRODUCES = (topics.LLM_CALL_COMPLETED, topics.EVALUATION_COMPLETED)
-
-
-def llm_clients(settings: Settings) -> dict[str, LlmClient]:
-    """One client per provider: the real API with a key, the simulator without."""
-    openai_url, openai_key = settings.openai_endpoint()
-    anthropic_url, anthropic_key = settings.anthropic_endpoint()
-    return {
-        "openai": OpenAiChat.connect(
-            base_url=openai_url,
-            api_key=openai_key,
-            timeout_s=settings.llm_timeout_s,
-            max_retries=settings.llm_max_retries,
-        ),
-        "anthropic": AnthropicMessages.connect(
-            base_url=anthropic_url,
-            api_key=anthropic_key,
-            timeout_s=settings.llm_timeout_s,
-            max_retries=settings.llm_max_retries,
-        ),
-    }
 
 
 @dataclass
@@ -61,8 +53,30 @@ class Runtime:
     producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     scheduler: RunScheduler | None = None
+    upkeep: Upkeep | None = None
+    leases: PgRunLeases | None = None
+    halt: asyncio.Event | None = None
     api: ApiDeps | None = None
-    clients: dict[str, LlmClient] = field(default_factory=dict)
+    clients: ClientPool | None = None
+    http: httpx.AsyncClient | None = None
+
+
+def _jwt_secret(settings: Settings) -> str:
+    secret = settings.jwt_secret.get_secret_value()
+    if secret or settings.jwks_url:
+        return secret
+    # No constant fallback: a fresh secret per process (tokens minted elsewhere won't verify;
+    # set REX_JWT_SECRET, as `rexctl up` does).
+    log.warning("REX_JWT_SECRET is not set: using a random secret for this process")
+    return secrets.token_urlsafe(48)
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    if settings.keks is not None:
+        return SecretBox(settings.keks.get_secret_value())
+    # Production refuses to start without REX_KEKS (Settings); locally a per-process key.
+    log.warning("REX_KEKS is not set: provider keys stored now will not open after a restart")
+    return SecretBox(new_kek("local"))
 
 
 async def _connect_kafka(settings: Settings, rt: Runtime) -> None:
@@ -87,26 +101,85 @@ async def _connect_kafka(settings: Settings, rt: Runtime) -> None:
     await rt.relay.start()
 
 
-def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool) -> None:
-    rt.pool, rt.clients = pool, llm_clients(settings)
+async def _settle(evaluation: Evaluation, *, budget: BudgetClient, leases: PgRunLeases) -> None:
+    if evaluation.reservation_id:
+        await budget.settle(
+            org_id=evaluation.org_id,
+            user_id=evaluation.user_id,
+            reservation_id=evaluation.reservation_id,
+        )
+    await leases.mark_settled(evaluation.id)
+
+
+def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool, verifier: JwtVerifier) -> None:
+    owner = uuid4().hex
+    rt.pool, rt.http = pool, httpx.AsyncClient(timeout=settings.service_timeout_s)
+    tokens = ServiceTokens(verifier)
+    ledger = LedgerClient(settings.ledger_url.rstrip("/"), tokens, rt.http)
+    budget = BudgetClient(settings.budget_url.rstrip("/"), tokens, rt.http)
+    keys = PgKeyRepo(pool, _secret_box(settings))
+    rt.clients = ClientPool(settings, keys.secret)
+    rt.leases = PgRunLeases(pool, owner=owner, lease_s=settings.run_lease_s)
+    settle = partial(_settle, budget=budget, leases=rt.leases)
     deps = RunDeps(
-        store=PgRunStore(pool),
+        store=PgRunStore(pool, owner=owner, lease_s=settings.run_lease_s),
         clients=rt.clients,
         concurrency=settings.run_concurrency,
         max_tokens=settings.judge_max_tokens,
+        settle=settle,
     )
 
     async def run(evaluation_id: UUID) -> None:
         await run_evaluation(evaluation_id, deps=deps)
 
+    history = PgOutputHistory(pool)
+
+    async def estimate(cmd: SubmitEvaluation) -> Estimate:
+        return await estimate_cost(
+            cmd.rows,
+            cmd.metrics,
+            cmd.judge,
+            org_id=cmd.org_id,
+            user_id=cmd.user_id,
+            quoter=ledger,
+            history=history.ratios,
+            anthropic_factor=settings.anthropic_token_factor,
+        )
+
+    rt.halt = deps.halt
     rt.scheduler = RunScheduler(run)
-    rt.api = ApiDeps(PgEvaluationRepo(pool), rt.scheduler.submit, settings.max_rows)
+    rt.upkeep = Upkeep(rt.scheduler, rt.leases, settle, settings.maintenance_interval_s, pool)
+    gates = Gatekeeping(estimate, budget, settings.budget_fail_open)
+    start_run = rt.scheduler.submit if settings.run_evaluations else _leave_to_workers
+    rt.api = ApiDeps(
+        PgEvaluationRepo(pool),
+        start_run,
+        settings.max_rows,
+        gates,
+        PgDatasetRepo(pool),
+        keys,
+        ledger,
+        rt.clients.forget,
+    )
 
 
-async def _shutdown(rt: Runtime, kafka: asyncio.Task[None]) -> None:
-    # Runs first (they write to the outbox), then the relay, then the connections.
+def _leave_to_workers(evaluation_id: UUID) -> None:
+    """API-only instance: a worker instance picks the queued evaluation up (it listens)."""
+
+
+async def _shutdown(rt: Runtime, kafka: asyncio.Task[None], grace_s: float) -> None:
+    # Upkeep and runs first (they write to the outbox), leases given back so a restarted
+    # instance resumes at once, then the relay, then the connections.
+    if rt.upkeep:
+        await rt.upkeep.stop()
+    if rt.halt:
+        rt.halt.set()  # no new judge calls; calls in flight are paid for: store them
     if rt.scheduler:
+        await rt.scheduler.drain(grace_s)
         await rt.scheduler.stop()
+    if rt.leases:
+        with suppress(Exception):
+            await rt.leases.release()
     kafka.cancel()
     with suppress(asyncio.CancelledError):
         await kafka
@@ -114,37 +187,70 @@ async def _shutdown(rt: Runtime, kafka: asyncio.Task[None]) -> None:
         await rt.relay.stop()
     if rt.producer:
         await rt.producer.stop()
-    for client in rt.clients.values():
-        await client.close()
+    if rt.clients:
+        await rt.clients.close()
+    if rt.http:
+        await rt.http.aclose()
     if rt.pool:
         await rt.pool.close()
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The evaluator's FastAPI app; connections open in its lifespan."""
-    rt = Runtime()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _wire(settings, rt, await create_pool(settings.database_url, schema=SCHEMA))
-        kafka = asyncio.create_task(_connect_kafka(settings, rt), name="evaluator-kafka")
-        try:
-            yield
-        finally:
-            await _shutdown(rt, kafka)
-
+def _routers(settings: Settings, rt: Runtime, verifier: JwtVerifier) -> list[APIRouter]:
     def api_deps() -> ApiDeps:
         if rt.api is None:
             raise RuntimeError("the evaluator is not started")
         return rt.api
 
-    verifier = JwtVerifier(settings.jwt_secret.get_secret_value() or "local-dev-secret")
+    principal = principal_dependency(verifier)
+    limiter = RateLimiter(
+        lambda: rt.pool,
+        per_principal=settings.rate_limit_per_principal,
+        per_org=settings.rate_limit_per_org,
+    )
+    guarded = APIRouter(dependencies=[Depends(limiter.dependency(principal))])
+    guarded.include_router(build_router(api_deps, principal))
+    guarded.include_router(datasets_router(api_deps, principal, settings.max_body_bytes))
+    guarded.include_router(keys_router(api_deps, principal))
+    return [guarded]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The evaluator's FastAPI app; connections open in its lifespan."""
+    rt = Runtime()
+    verifier = JwtVerifier(_jwt_secret(settings), jwks_url=settings.jwks_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(
+            settings.database_url, schema=SCHEMA, max_size=settings.db_pool_max
+        )
+        _wire(settings, rt, pool, verifier)
+        kafka = asyncio.create_task(_connect_kafka(settings, rt), name="evaluator-kafka")
+        assert rt.upkeep is not None
+        if settings.run_evaluations:
+            await rt.upkeep.start()  # resumes unfinished runs straight away
+        try:
+            yield
+        finally:
+            await _shutdown(rt, kafka, settings.shutdown_grace_s)
+
     app = build_app(
         service="evaluator",
         title="REX evaluator",
         lifespan=lifespan,
-        routers=[build_router(api_deps, principal_dependency(verifier))],
+        routers=_routers(settings, rt, verifier),
         checks={"database": pg_check(lambda: rt.pool), "kafka": kafka_check(lambda: rt.producer)},
+    )
+    production = settings.production
+    install_http_policy(
+        app,
+        HttpPolicy(
+            max_body_bytes=settings.max_body_bytes,
+            security_headers=production
+            if settings.security_headers is None
+            else settings.security_headers,
+            require_https=production if settings.require_https is None else settings.require_https,
+        ),
     )
     app.state.runtime = rt
     return app

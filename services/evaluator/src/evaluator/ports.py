@@ -1,6 +1,6 @@
 """The interfaces handlers depend on; adapters implement them, tests fake them."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ class CallContext:
     user_id: str
     evaluation_id: UUID | None = None
     metric: str | None = None
+    row_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,29 @@ class LlmClient(Protocol):
 
 
 @dataclass(frozen=True)
+class StoredReply:
+    """A judge reply already paid for (kept to resume a run without paying twice)."""
+
+    step: str
+    text: str
+
+
+@dataclass(frozen=True)
 class RunPlan:
-    """An evaluation about to run: its rows and the (row, metric) pairs already finished."""
+    """An evaluation about to run: its rows, the (row, metric) pairs already finished, and
+    the replies of unfinished ones (a resumed run replays them instead of asking again)."""
 
     evaluation: Evaluation
     rows: tuple[Row, ...]
     finished: frozenset[tuple[int, str]] = frozenset()
+    replies: Mapping[tuple[int, str], tuple[StoredReply, ...]] = field(default_factory=dict)
+    cancelled: bool = False
+
+
+class ClientSource(Protocol):
+    """The LLM client for an organization and provider (the org's own key when it has one)."""
+
+    async def client(self, org_id: str, provider: str) -> LlmClient: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,8 @@ class JudgeCall:
     step: str
     attempt: int
     reply: LlmReply
+    expected_output: int = 0
+    expected_input: int = 0  # counted locally, no provider factor (to learn the real ratio)
 
 
 @dataclass(frozen=True)
@@ -93,7 +113,9 @@ class RunStore(Protocol):
 
     async def record(
         self, unit: Unit, call: JudgeCall | None, outcome: MetricOutcome | None
-    ) -> None: ...
+    ) -> bool:
+        """Store a call and/or an outcome; True when the evaluation was asked to stop."""
+        ...
 
     async def summaries(self, evaluation_id: UUID) -> Summaries: ...
 
@@ -116,6 +138,9 @@ class EvaluationState:
     error: str | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    cancel_requested: bool = False
+    settled_at: datetime | None = None
+    calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,10 +160,22 @@ class EvaluationRepo(Protocol):
 
     async def create(self, evaluation: Evaluation, rows: Sequence[Row]) -> None: ...
 
-    async def get(self, org_id: str, evaluation_id: UUID) -> EvaluationState | None: ...
+    async def get(
+        self, org_id: str, evaluation_id: UUID, user_id: str | None = None
+    ) -> EvaluationState | None:
+        """The evaluation (of `user_id` only, when given)."""
+        ...
 
     async def results(self, evaluation_id: UUID) -> list[RowResult]: ...
 
     async def list(
-        self, org_id: str, limit: int, after: tuple[datetime, UUID] | None
+        self,
+        org_id: str,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        user_id: str | None = None,
     ) -> list[EvaluationState]: ...
+
+    async def request_cancel(self, org_id: str, evaluation_id: UUID) -> bool:
+        """Flag a queued or running evaluation to stop; False when it already ended."""
+        ...

@@ -1,9 +1,12 @@
 """Real PostgreSQL and Kafka, the simulator as a real HTTP server, the app in-process."""
 
 import asyncio
+import secrets
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -12,14 +15,24 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
+from budget.bootstrap import create_app as create_budget
+from budget.config import Settings as BudgetSettings
+from cost_ledger.bootstrap import create_app as create_ledger
+from cost_ledger.config import Settings as LedgerSettings
+from cost_ledger.migrate import migrate_and_seed
 from evaluator.bootstrap import create_app
 from evaluator.config import SCHEMA, Settings
 from fastapi import FastAPI
 from llm_sim.server import running
 from rex_shared import topics
+from rex_shared.db import provision
 from rex_shared.kafka import ensure_topics
-from rex_shared.testing.infra import Infra
+from rex_shared.testing.infra import Infra, repo_root
 from rex_shared.testing.pg import service_database
+
+# `evaluator_peers` (helpers) sits next to the tests; importlib mode does not add this folder.
+sys.path.insert(0, str(Path(__file__).parent))
+import evaluator_peers as peers
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +42,72 @@ def sim_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[peers.OwnKafka]:
+    """A broker of our own to stop and start (never the shared one); started early."""
+    kafka = peers.OwnKafka(repo_root(), tmp_path_factory.mktemp("own-kafka"))
+    kafka.starting = kafka.start_in_background()
+    yield kafka
+    kafka.starting.join()
+    kafka.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_up_own_kafka(request: pytest.FixtureRequest) -> None:
+    # The JVM takes ~10 s to start: begin at session start when a test will need it.
+    if any("own_kafka" in getattr(i, "fixturenames", ()) for i in request.session.items):
+        request.getfixturevalue("own_kafka")
+
+
+@pytest.fixture(scope="session")
 async def evaluator_dsn(infra: Infra) -> str:
     await ensure_topics(infra.kafka_bootstrap, topics.ALL_TOPICS)
     return await service_database(infra, service="evaluator", schema=SCHEMA)
+
+
+@pytest.fixture(scope="session")
+async def ledger_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
+    """The real cost ledger (estimates, actual costs) on a scratch schema, as a server."""
+    schema = f"ledger_ev{secrets.token_hex(4)}"
+    role = f"rex_{schema}"
+    await provision(infra.pg_admin_dsn, schema=schema, role=role, password=schema)
+    dsn = infra.service_dsn(role, schema)
+    directory = LedgerSettings(database_url="postgresql://x@y/z").migrations_path()
+    await migrate_and_seed(dsn, schema=schema, directory=directory)
+    group = peers.fresh_group("ledger")
+    await peers.commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_CALL_COMPLETED)
+    settings = LedgerSettings(
+        env="test",
+        database_url=dsn,
+        db_schema=schema,
+        kafka_bootstrap=infra.kafka_bootstrap,
+        jwt_secret=jwt_secret,
+        consumer_group=group,
+    )  # type: ignore[arg-type]
+    with peers.serving(create_ledger(settings)) as url:
+        yield url
+    conn = await asyncpg.connect(infra.pg_admin_dsn)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.execute(f"DROP ROLE IF EXISTS {role}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def budget_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
+    """The real budget service (reservations), as a server."""
+    dsn = await service_database(infra, service="budget", schema="budget")
+    group = peers.fresh_group("budget")
+    await peers.commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_COST_RECORDED)
+    settings = BudgetSettings(
+        env="test",
+        database_url=dsn,
+        kafka_bootstrap=infra.kafka_bootstrap,
+        jwt_secret=jwt_secret,
+        consumer_group=group,
+    )  # type: ignore[arg-type]
+    with peers.serving(create_budget(settings)) as url:
+        yield url
 
 
 @dataclass
@@ -45,7 +121,12 @@ class Running:
 
 @pytest.fixture
 def serve_evaluator(
-    infra: Infra, evaluator_dsn: str, sim_url: str, jwt_secret: str
+    infra: Infra,
+    evaluator_dsn: str,
+    sim_url: str,
+    jwt_secret: str,
+    ledger_url: str,
+    budget_url: str,
 ) -> Callable[..., AbstractAsyncContextManager[Running]]:
     """`async with serve_evaluator(**settings_overrides) as running:` the app in its lifespan."""
 
@@ -58,6 +139,10 @@ def serve_evaluator(
             "kafka_bootstrap": infra.kafka_bootstrap,
             "sim_url": sim_url,
             "llm_max_retries": 1,
+            "llm_backoff_base_s": 0.05,
+            "ledger_url": ledger_url,
+            "budget_url": budget_url,
+            "maintenance_interval_s": 0.5,
         }
         app = create_app(Settings(**{**defaults, **overrides}))
         async with app.router.lifespan_context(app):

@@ -6,7 +6,9 @@ import pytest
 from evaluator.__main__ import migrations_dir
 from evaluator.config import SIM_API_KEY, Settings
 from pydantic import ValidationError
+from rex_shared.db import rls_policy_sql
 from rex_shared.outbox import OUTBOX_DDL
+from rex_shared.security import RATE_LIMIT_DDL
 
 SECRET = "x" * 40
 
@@ -38,6 +40,13 @@ def test_production_refuses_the_local_defaults() -> None:
         Settings(env="production", jwt_secret=SECRET)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="sim_url"):
         Settings(env="production", jwt_secret=SECRET, database_url="postgresql://x/y")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="REX_KEKS"):
+        Settings(
+            env="production",
+            jwt_secret=SECRET,
+            database_url="postgresql://x/y",
+            sim_url="http://sim",
+        )  # type: ignore[arg-type]
 
 
 def test_the_default_migrations_dir_is_found_in_the_repository() -> None:
@@ -47,3 +56,15 @@ def test_the_default_migrations_dir_is_found_in_the_repository() -> None:
 def test_the_migration_creates_the_shared_outbox_table_verbatim() -> None:
     sql = (migrations_dir(Settings()) / "0001_init.sql").read_text()
     assert OUTBOX_DDL.strip() in sql
+
+
+def test_the_second_migration_carries_the_rate_limit_table_and_row_level_security() -> None:
+    sql = (migrations_dir(Settings()) / "0002_datasets_costs_keys_security.sql").read_text()
+    assert RATE_LIMIT_DDL.strip() in sql
+    for table in ("evaluations", "datasets", "provider_keys"):
+        assert rls_policy_sql(table).strip() in sql
+
+
+def test_no_secret_has_a_constant_fallback() -> None:
+    source = (Path(__file__).parents[2] / "src" / "evaluator" / "bootstrap.py").read_text()
+    assert "local-dev-secret" not in source

@@ -1,18 +1,24 @@
 """The HTTP API on in-memory storage and the simulator: replies, validation, org scoping."""
 
+import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from evaluator.adapters.memory_store import InMemoryStore
+from evaluator.adapters.services import ServiceUnavailable
 from evaluator.background import RunScheduler
 from evaluator.bootstrap import create_app
 from evaluator.config import Settings
 from evaluator.entrypoints.api import ApiDeps
+from evaluator.handlers import Gatekeeping
 from evaluator.ports import LlmClient
 from evaluator.runner import RunDeps, run_evaluation
+from fastapi import FastAPI
 
 Headers = Callable[..., dict[str, str]]
 
@@ -30,11 +36,16 @@ async def scheduler(
 
 
 @pytest.fixture
-async def client(
-    jwt_secret: str, store: InMemoryStore, scheduler: RunScheduler
-) -> AsyncIterator[httpx.AsyncClient]:
+def app(
+    jwt_secret: str, store: InMemoryStore, scheduler: RunScheduler, gates: Gatekeeping
+) -> FastAPI:
     app = create_app(Settings(jwt_secret=jwt_secret, env="test"))  # type: ignore[arg-type]
-    app.state.runtime.api = ApiDeps(store, scheduler.submit, max_rows=20)
+    app.state.runtime.api = ApiDeps(store, scheduler.submit, max_rows=20, gates=gates)
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as http:
         yield http
@@ -184,3 +195,181 @@ async def test_the_openapi_document_and_health_are_served(client: httpx.AsyncCli
     document = (await client.get("/openapi.json")).json()
     assert {"/api/v1/evaluations", "/api/v1/evaluations/{evaluation_id}"} <= set(document["paths"])
     assert (await client.get("/health")).json() == {"success": True, "data": {"status": "ok"}}
+
+
+async def test_the_estimate_breaks_the_predicted_cost_down_per_metric(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+    quoter: Any,
+) -> None:
+    body = {**_body(rows), "metrics": ["faithfulness", "answer_relevancy"]}
+    reply = await client.post("/api/v1/evaluations/estimate", json=body, headers=auth_headers(org))
+    assert reply.status_code == 200, reply.text
+    data = reply.json()["data"]
+    metrics = data["metrics"]
+    assert set(metrics) == {"faithfulness", "answer_relevancy"}
+    assert metrics["faithfulness"]["calls"] == 6 and metrics["answer_relevancy"]["calls"] == 3
+    total = sum(Decimal(m["estimated_cost"]) for m in metrics.values())
+    assert Decimal(data["estimated_cost"]) == total > 0
+    assert isinstance(data["estimated_cost"], str) and data["currency"] == "USD"
+    # One ledger quote per metric step (the average call), not per row.
+    assert len(quoter.requests) == 3
+
+
+async def test_a_submission_carries_its_estimate_and_reservation(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+    budget: Any,
+    scheduler: RunScheduler,
+) -> None:
+    reply = await client.post("/api/v1/evaluations", json=_body(rows), headers=auth_headers(org))
+    data = reply.json()["data"]
+    assert reply.status_code == 202 and data["reservation_id"] == f"res-{data['id']}"
+    assert Decimal(data["estimated_cost"]) == budget.held[data["reservation_id"]] > 0
+    assert data["warnings"] == []
+    await scheduler.wait_idle()
+    got = (await client.get(f"/api/v1/evaluations/{data['id']}", headers=auth_headers(org))).json()
+    assert got["data"]["cost"]["estimated"] == data["estimated_cost"]
+
+
+async def test_a_hard_limit_refuses_with_the_budget_services_envelope(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+    budget: Any,
+    store: InMemoryStore,
+) -> None:
+    budget.limit = Decimal("0.000001")
+    reply = await client.post("/api/v1/evaluations", json=_body(rows), headers=auth_headers(org))
+    assert reply.status_code == 409
+    error = reply.json()["error"]
+    assert error["code"] == "BUDGET_EXCEEDED" and error["details"]["budget_id"] == "b1"
+    assert await store.list(org, 10, None) == []  # nothing stored, nothing runs
+
+
+async def test_a_soft_limit_accepts_with_warnings(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+    budget: Any,
+) -> None:
+    budget.soft = Decimal(0)
+    reply = await client.post("/api/v1/evaluations", json=_body(rows), headers=auth_headers(org))
+    assert reply.status_code == 202
+    assert reply.json()["data"]["warnings"] == [
+        {"budget_id": "b1", "message": "over the soft limit"}
+    ]
+
+
+class _Away:
+    async def reserve(self, **_: Any) -> Any:
+        raise ServiceUnavailable("budget", "connection refused")
+
+    async def settle(self, **_: Any) -> None:
+        raise ServiceUnavailable("budget", "connection refused")
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+async def test_an_unreachable_budget_service_fails_closed_unless_told_otherwise(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+    gates: Gatekeeping,
+    fail_open: bool,
+) -> None:
+    deps = app.state.runtime.api
+    app.state.runtime.api = replace(deps, gates=replace(gates, budget=_Away(), fail_open=fail_open))
+    reply = await client.post("/api/v1/evaluations", json=_body(rows), headers=auth_headers(org))
+    if fail_open:
+        assert reply.status_code == 202
+        [warning] = reply.json()["data"]["warnings"]
+        assert warning["code"] == "BUDGET_NOT_CHECKED"
+    else:
+        assert reply.status_code == 503
+        error = reply.json()["error"]
+        assert (
+            error["code"] == "BUDGET_SERVICE_UNAVAILABLE"
+            and error["details"]["service"] == "budget"
+        )
+
+
+async def test_members_see_only_their_own_evaluations_and_viewers_cannot_submit(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    ann = auth_headers(org, "ann", ("member",))
+    bob = auth_headers(org, "bob", ("member",))
+    viewer = auth_headers(org, "val", ("viewer",))
+    created = await client.post("/api/v1/evaluations", json=_body(rows), headers=ann)
+    url = f"/api/v1/evaluations/{created.json()['data']['id']}"
+    assert (await client.get(url, headers=ann)).status_code == 200
+    assert (await client.get(url, headers=bob)).status_code == 404
+    assert (await client.get(url, headers=viewer)).status_code == 200
+    listed = (await client.get("/api/v1/evaluations", headers=bob)).json()["data"]["items"]
+    assert listed == []
+    denied = await client.post("/api/v1/evaluations", json=_body(rows), headers=viewer)
+    assert (denied.status_code, denied.json()["error"]["code"]) == (403, "FORBIDDEN")
+    assert (await client.post(f"{url}/cancel", headers=bob)).status_code == 404
+
+
+async def test_cancel_stops_a_run_and_a_finished_one_cannot_be_cancelled(
+    client: httpx.AsyncClient,
+    scheduler: RunScheduler,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    headers = auth_headers(org)
+    slow = [{**r, "answer": r["answer"] + " [sim:delay:300]"} for r in rows]
+    created = await client.post("/api/v1/evaluations", json=_body(slow), headers=headers)
+    url = f"/api/v1/evaluations/{created.json()['data']['id']}"
+    reply = await client.post(f"{url}/cancel", headers=headers)
+    assert reply.status_code == 202 and reply.json()["data"]["status"] == "cancelling"
+    await scheduler.wait_idle()
+    assert (await client.get(url, headers=headers)).json()["data"]["status"] == "cancelled"
+    again = await client.post(f"{url}/cancel", headers=headers)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "EVALUATION_FINISHED")
+
+
+async def test_progress_streams_as_server_sent_events_until_the_end(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    headers = auth_headers(org)
+    created = await client.post("/api/v1/evaluations", json=_body(rows), headers=headers)
+    url = f"/api/v1/evaluations/{created.json()['data']['id']}/events"
+    kinds, last = [], {}
+    async with client.stream("GET", url, headers=headers) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        async for line in stream.aiter_lines():
+            if line.startswith("event: "):
+                kinds.append(line.removeprefix("event: "))
+            elif line.startswith("data: "):
+                last = json.loads(line.removeprefix("data: "))
+    assert kinds[-1] == "completed" and set(kinds) <= {"progress", "completed"}
+    assert (last["status"], last["rows_done"], last["rows_total"]) == ("completed", 3, 3)
+
+
+async def test_giving_both_rows_and_a_dataset_or_neither_is_a_422(
+    client: httpx.AsyncClient,
+    auth_headers: Headers,
+    org: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    both = {**_body(rows), "dataset_id": str(uuid4())}
+    neither = {"metrics": ["faithfulness"]}
+    for body in (both, neither):
+        reply = await client.post("/api/v1/evaluations", json=body, headers=auth_headers(org))
+        assert (reply.status_code, reply.json()["error"]["code"]) == (422, "VALIDATION_ERROR")

@@ -1,18 +1,28 @@
 """A whole run against the simulator, stored in memory: scores, events, failures kept per row."""
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from evaluator.adapters.memory_store import InMemoryStore
 from evaluator.domain.model import Judge, MetricOutcome, Row
-from evaluator.handlers import SubmitEvaluation, submit_evaluation
+from evaluator.estimates import Estimate
+from evaluator.handlers import Gatekeeping, SubmitEvaluation, submit_evaluation
 from evaluator.ports import CallContext, ChatRequest, LlmClient, LlmReply, Unit
 from evaluator.runner import RunDeps, run_evaluation
 from rex_shared.events import EvaluationCompleted, LlmCallCompleted
 
 F = "faithfulness"
+
+
+async def _free(cmd: SubmitEvaluation) -> Estimate:
+    return Estimate(Decimal(0), {}, None)
+
+
+FREE = Gatekeeping(_free, None)
 
 
 async def _submit(
@@ -32,7 +42,7 @@ async def _submit(
             Row(i, r["question"], tuple(r["contexts"]), r["answer"]) for i, r in enumerate(rows)
         ),
     )
-    return (await submit_evaluation(cmd, repo=store, now=datetime.now(UTC))).id
+    return (await submit_evaluation(cmd, repo=store, gates=FREE, now=datetime.now(UTC))).id
 
 
 def _calls(store: InMemoryStore) -> list[LlmCallCompleted]:
@@ -101,6 +111,9 @@ async def test_a_malformed_reply_is_asked_again_once(
     steps = [(c.step, c.attempt) for c in store.calls(evaluation_id)]
     # The marker travels into the claims, so the verdicts step is broken once too.
     assert steps == [("claims", 0), ("claims", 1), ("verdicts", 0), ("verdicts", 1)]
+    # A reply that could not be read teaches nothing about reply sizes.
+    sizes = [c.expected_output for c in store.calls(evaluation_id)]
+    assert sizes[0] == sizes[2] == 0 and sizes[1] > 0 and sizes[3] > 0
 
 
 async def test_a_reply_still_malformed_after_the_retry_fails_the_row_not_the_run(
@@ -198,7 +211,7 @@ async def test_no_more_calls_are_in_flight_than_the_concurrency_allows(
 class _BrokenStore(InMemoryStore):
     """Fails to store any call: a bug or a database gone mid-run."""
 
-    async def record(self, unit: Unit, call: Any, outcome: MetricOutcome | None) -> None:
+    async def record(self, unit: Unit, call: Any, outcome: MetricOutcome | None) -> bool:
         raise RuntimeError("database gone")
 
 
@@ -213,3 +226,107 @@ async def test_an_unexpected_error_aborts_the_run_as_failed_with_the_reason(
     assert state.error and "database gone" in state.error
     [done] = [e for e in store.outbox if isinstance(e, EvaluationCompleted)]
     assert done.status == "failed"
+
+
+ALL = ("faithfulness", "answer_relevancy", "context_precision", "context_recall",
+       "answer_correctness")  # fmt: skip
+
+
+async def _submit_all(store: InMemoryStore, org: str, rows: list[dict[str, Any]]) -> UUID:
+    cmd = SubmitEvaluation(
+        org_id=org, project_id="proj", user_id="ann", metrics=ALL,
+        judge=Judge("openai", "gpt-4o-mini"),
+        rows=tuple(
+            Row(i, r["question"], tuple(r["contexts"]), r["answer"], "The tower is in Paris.")
+            for i, r in enumerate(rows)
+        ),
+    )  # fmt: skip
+    return (await submit_evaluation(cmd, repo=store, gates=FREE, now=datetime.now(UTC))).id
+
+
+async def test_all_five_metrics_score_every_row_with_the_expected_calls(
+    store: InMemoryStore, sim_clients: dict[str, LlmClient], org: str, rows: list[dict[str, Any]]
+) -> None:
+    evaluation_id = await _submit_all(store, org, rows)
+    await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients=sim_clients))
+    state = await store.get(org, evaluation_id)
+    assert state and state.evaluation.status == "completed" and state.rows_done == 3
+    results = await store.results(evaluation_id)
+    assert len(results) == 15 and all(r.status == "succeeded" for r in results)
+    assert all(r.score is None or 0 <= r.score <= 1 for r in results)
+    assert set(state.scores) == set(ALL)
+    per_metric = {m: sum(1 for c in store.calls(evaluation_id) if c.metric == m) for m in ALL}
+    assert per_metric == {"faithfulness": 6, "answer_relevancy": 3, "context_precision": 3,
+                          "context_recall": 3, "answer_correctness": 6}  # fmt: skip
+    assert all(c.expected_output > 0 for c in store.calls(evaluation_id))
+    # What each prompt was expected to weigh, to learn the model's actual/counted ratio.
+    for call in store.calls(evaluation_id):
+        actual = call.reply.event.usage.input_tokens
+        assert 0.9 * actual <= call.expected_input <= actual
+    recall = {r.row_index: r.score for r in results if r.metric == "context_recall"}
+    assert recall == {0: 1, 1: 1, 2: 1}  # "The tower is in Paris." is in every context
+
+
+class _Stalling:
+    """Answers `limit` calls, then hangs (a process about to be stopped)."""
+
+    provider = "openai"
+
+    def __init__(self, inner: LlmClient, limit: int) -> None:
+        self.inner, self.limit, self.asked = inner, limit, []
+        self.stalled = asyncio.Event()
+
+    async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
+        if len(self.asked) >= self.limit:
+            self.stalled.set()
+            await asyncio.Event().wait()
+        self.asked.append((ctx.row_index, request.system.split("]")[0]))
+        return await self.inner.complete(request, ctx)
+
+    async def close(self) -> None: ...
+
+
+async def test_a_resumed_run_does_not_pay_again_for_replies_it_has(
+    store: InMemoryStore, sim_clients: dict[str, LlmClient], org: str, rows: list[dict[str, Any]]
+) -> None:
+    evaluation_id = await _submit(store, org, rows)
+    first = _Stalling(sim_clients["openai"], limit=3)
+    deps = RunDeps(store=store, clients={"openai": first}, concurrency=1)
+    task = asyncio.create_task(run_evaluation(evaluation_id, deps=deps))
+    await asyncio.wait_for(first.stalled.wait(), 10)
+    assert len(store.calls(evaluation_id)) == 3
+    task.cancel()  # the process stops mid-run
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    second = _Stalling(sim_clients["openai"], limit=100)
+    await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients={"openai": second}))
+    state = await store.get(org, evaluation_id)
+    assert state and state.evaluation.status == "completed" and state.scores[F] == 0.5
+    assert len(first.asked) + len(second.asked) == 6  # no call made twice
+    assert (1, "[rex:faithfulness:claims") not in second.asked  # its claims were replayed
+    assert len(_calls(store)) == 6
+
+
+async def test_a_cancelled_run_starts_no_new_call_and_ends_cancelled(
+    store: InMemoryStore, sim_clients: dict[str, LlmClient], org: str, rows: list[dict[str, Any]]
+) -> None:
+    evaluation_id = await _submit(store, org, rows * 3)
+    settled: list[UUID] = []
+
+    class _CancelAfterFirst(_Stalling):
+        async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
+            reply = await super().complete(request, ctx)
+            await store.request_cancel(org, evaluation_id)
+            return reply
+
+    async def settle(evaluation: Any) -> None:
+        settled.append(evaluation.id)
+
+    client = _CancelAfterFirst(sim_clients["openai"], limit=100)
+    deps = RunDeps(store=store, clients={"openai": client}, concurrency=1, settle=settle)
+    await run_evaluation(evaluation_id, deps=deps)
+    state = await store.get(org, evaluation_id)
+    assert state and state.evaluation.status == "cancelled"
+    assert len(client.asked) == 1 and settled == [evaluation_id]
+    [done] = [e for e in store.outbox if isinstance(e, EvaluationCompleted)]
+    assert done.status == "cancelled" and done.calls == 1

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from llm_sim import models, tokens
 from llm_sim.cache import Breakpoint, anthropic_cache_use
+from llm_sim.faults import remember_key
 from llm_sim.streams import anthropic_events
 from llm_sim.wire import (
     delay_or_fault,
@@ -98,8 +99,10 @@ async def messages(request: Request) -> Response:
         return error(400, "body must be JSON with 'model', 'messages' and 'max_tokens'", {})
     if not isinstance(body.get("max_tokens"), int):
         return error(400, "max_tokens: Field required", {})
-    if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+    key = request.headers.get("x-api-key") or request.headers.get("authorization")
+    if not key:
         return error(401, "x-api-key header is required", {})
+    remember_key(state_of(request), key.removeprefix("Bearer ").strip())
     prompt = parse_prompt(body)
     failed = await delay_or_fault(request, prompt.text, error)
     if failed is not None:

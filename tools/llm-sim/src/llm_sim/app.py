@@ -20,4 +20,9 @@ def create_app(settings: SimSettings | None = None) -> FastAPI:
     async def health() -> dict[str, Any]:
         return {"status": "ok"}
 
+    @app.get("/_sim/keys")
+    async def keys() -> dict[str, Any]:
+        """Requests per API key fingerprint (sha256 prefix), to check whose key was used."""
+        return {"keys": dict(app.state.sim.keys_seen)}
+
     return app

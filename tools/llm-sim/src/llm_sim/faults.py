@@ -2,6 +2,7 @@
 
 - header `x-sim-fail: 429|500|...` or the text `[sim:fail:429]` anywhere in the prompt: that status
   (a 429 carries `Retry-After`, from header `x-sim-retry-after` or the settings);
+  `[sim:fail:503:2]`: only the first 2 times this exact prompt is seen (then it answers);
 - header `x-sim-delay-ms: 250` or the text `[sim:delay:250]`: answer that much later;
 - the text `[sim:malformed]`: the judge answer is cut off mid-JSON, every time;
   `[sim:malformed:once]`: only the first time this exact prompt is seen;
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from llm_sim.cache import PrefixCache
 from llm_sim.config import SimSettings
 
-_FAIL = re.compile(r"\[sim:fail:(\d{3})\]")
+_FAIL = re.compile(r"\[sim:fail:(\d{3})(?::(\d{1,3}))?\]")
 _DELAY = re.compile(r"\[sim:delay:(\d{1,6})\]")
 
 
@@ -37,6 +38,8 @@ class SimState:
     cache: PrefixCache
     rng: random.Random
     malformed_seen: set[bytes] = field(default_factory=set)
+    failures_seen: dict[bytes, int] = field(default_factory=dict)
+    keys_seen: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: SimSettings) -> "SimState":
@@ -47,7 +50,7 @@ def fault_for(state: SimState, headers: Mapping[str, str], text: str) -> Fault |
     """The fault this request asks for, if any."""
     status = _header_int(headers, "x-sim-fail")
     if status is None and (match := _FAIL.search(text)):
-        status = int(match.group(1))
+        status = int(match.group(1)) if _still_failing(state, text, match.group(2)) else None
     if status is None and state.rng.random() < state.settings.fail_rate:
         status = state.settings.fail_status
     if status is None or not 400 <= status <= 599:
@@ -56,6 +59,21 @@ def fault_for(state: SimState, headers: Mapping[str, str], text: str) -> Fault |
     if status == 429 and retry_after is None:
         retry_after = state.settings.retry_after_s
     return Fault(status, retry_after)
+
+
+def _still_failing(state: SimState, text: str, times: str | None) -> bool:
+    if times is None:
+        return True
+    digest = hashlib.sha256(text.encode()).digest()
+    seen = state.failures_seen.get(digest, 0)
+    state.failures_seen[digest] = seen + 1
+    return seen < int(times)
+
+
+def remember_key(state: SimState, key: str) -> None:
+    """Count requests per API key fingerprint (tests check whose key was used)."""
+    fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
+    state.keys_seen[fingerprint] = state.keys_seen.get(fingerprint, 0) + 1
 
 
 def delay_ms(state: SimState, headers: Mapping[str, str], text: str) -> int:

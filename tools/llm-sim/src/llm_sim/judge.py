@@ -1,8 +1,9 @@
 """Deterministic answers to REX's judge prompts, recognized by a `[rex:<metric>:<step>]` marker.
 
-The evaluator's prompts put their inputs in tags: `<answer>`, `<context>` (one per context)
-and `<claims>` (a JSON list). Answers are derived from those inputs only, so the same
-request always gets the same answer.
+The evaluator's prompts put their inputs in tags: `<question>`, `<answer>`, `<reference>`,
+`<context>` (one per context), `<count>` and JSON lists (`<claims>`, `<answer_statements>`,
+`<reference_statements>`). Answers are derived from those inputs only, so the same request
+always gets the same answer.
 """
 
 import json
@@ -26,11 +27,7 @@ def _faithfulness_verdicts(user: str) -> str:
 
 
 def _claims(user: str) -> list[str]:
-    try:
-        found = json.loads(" ".join(tagged(user, "claims")) or "[]")
-    except json.JSONDecodeError:
-        return []
-    return [str(c) for c in found] if isinstance(found, list) else []
+    return _json_list(user, "claims")
 
 
 def _verdict(claim: str, context_words: set[str]) -> dict[str, object]:
@@ -42,9 +39,93 @@ def _verdict(claim: str, context_words: set[str]) -> dict[str, object]:
     return {"claim": claim, "reason": reason, "verdict": 1 if supported else 0}
 
 
+def _supported(statement: str, words: set[str]) -> tuple[bool, str]:
+    """Most of the statement's content words occur in `words`, and why."""
+    own = content_words(statement)
+    found = own & words
+    reason = f"{len(found)} of {len(own)} content words of the statement occur in the source"
+    return bool(own) and 2 * len(found) > len(own), reason
+
+
+_NONCOMMITTAL = ("i don't know", "i do not know", "not sure", "it depends", "cannot say")
+
+
+def _answer_relevancy_questions(user: str) -> str:
+    answer = " ".join(tagged(user, "answer"))
+    count = int((tagged(user, "count") or ["3"])[0] or 3)
+    firsts = sentences(answer) or [answer]
+    questions = []
+    for i in range(max(count, 1)):
+        words = sorted(content_words(firsts[i % len(firsts)]))
+        questions.append(f"What is known about {' '.join(words) or 'this'}?")
+    noncommittal = int(any(p in answer.lower() for p in _NONCOMMITTAL))
+    return json.dumps({"questions": questions, "noncommittal": noncommittal})
+
+
+def _context_precision_verdicts(user: str) -> str:
+    reference = content_words(" ".join(tagged(user, "reference")))
+    verdicts = []
+    for context in tagged(user, "context"):
+        found = content_words(context) & reference
+        # "Useful" when the context shares at least a third of the reference's content words.
+        useful = bool(reference) and 3 * len(found) >= len(reference)
+        reason = f"{len(found)} of {len(reference)} content words of the reference occur in it"
+        verdicts.append({"reason": reason, "verdict": 1 if useful else 0})
+    return json.dumps({"verdicts": verdicts})
+
+
+def _context_recall_attributions(user: str) -> str:
+    words = content_words(" ".join(tagged(user, "context")))
+    items = []
+    for statement in sentences(" ".join(tagged(user, "reference"))):
+        ok, reason = _supported(statement, words)
+        items.append({"statement": statement, "reason": reason, "attributed": int(ok)})
+    return json.dumps({"attributions": items})
+
+
+def _answer_correctness_statements(user: str) -> str:
+    return json.dumps(
+        {
+            "answer_statements": sentences(" ".join(tagged(user, "answer"))),
+            "reference_statements": sentences(" ".join(tagged(user, "reference"))),
+        }
+    )
+
+
+def _json_list(user: str, tag: str) -> list[str]:
+    try:
+        found = json.loads(" ".join(tagged(user, tag)) or "[]")
+    except json.JSONDecodeError:
+        return []
+    return [str(c) for c in found] if isinstance(found, list) else []
+
+
+def _answer_correctness_classify(user: str) -> str:
+    answer, reference = (
+        _json_list(user, "answer_statements"),
+        _json_list(user, "reference_statements"),
+    )
+    reference_words = content_words(" ".join(reference))
+    answer_words = content_words(" ".join(answer))
+    out: dict[str, list[dict[str, str]]] = {"TP": [], "FP": [], "FN": []}
+    for statement in answer:
+        ok, reason = _supported(statement, reference_words)
+        out["TP" if ok else "FP"].append({"statement": statement, "reason": reason})
+    for statement in reference:
+        ok, reason = _supported(statement, answer_words)
+        if not ok:
+            out["FN"].append({"statement": statement, "reason": reason})
+    return json.dumps(out)
+
+
 TASKS: dict[tuple[str, str], Callable[[str], str]] = {
     ("faithfulness", "claims"): _faithfulness_claims,
     ("faithfulness", "verdicts"): _faithfulness_verdicts,
+    ("answer_relevancy", "questions"): _answer_relevancy_questions,
+    ("context_precision", "verdicts"): _context_precision_verdicts,
+    ("context_recall", "attributions"): _context_recall_attributions,
+    ("answer_correctness", "statements"): _answer_correctness_statements,
+    ("answer_correctness", "classify"): _answer_correctness_classify,
 }
 
 

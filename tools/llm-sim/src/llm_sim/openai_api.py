@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from llm_sim import models, tokens
 from llm_sim.cache import openai_cached_tokens
+from llm_sim.faults import remember_key
 from llm_sim.streams import openai_chunks
 from llm_sim.wire import (
     delay_or_fault,
@@ -74,6 +75,7 @@ async def chat_completions(request: Request) -> Response:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme != "Bearer" or not key.strip():
         return error(401, "missing API key", {})
+    remember_key(state_of(request), key.strip())
     prompt = parse_prompt(body["messages"])
     failed = await delay_or_fault(request, prompt.text, error)
     if failed is not None:

@@ -68,3 +68,57 @@ def test_content_words_skip_stopwords_and_short_words() -> None:
 )
 def test_models_are_returned_as_dated_snapshots(requested: str, returned: str) -> None:
     assert models.dated(requested) == returned
+
+
+def test_generated_questions_restate_each_sentence_and_flag_noncommittal_answers() -> None:
+    user = "<answer>Paris is in France. It is big.</answer>\n<count>3</count>"
+    reply = json.loads(judge.answer("[rex:answer_relevancy:questions]", user))
+    assert reply["questions"] == [
+        "What is known about france paris?",
+        "What is known about big?",
+        "What is known about france paris?",
+    ]
+    assert reply["noncommittal"] == 0
+    vague = "<answer>I don't know, it depends.</answer><count>1</count>"
+    assert json.loads(judge.answer("[rex:answer_relevancy:questions]", vague))["noncommittal"] == 1
+
+
+def test_a_context_is_useful_when_it_shares_a_third_of_the_references_words() -> None:
+    user = (
+        "<question>q</question><reference>Paris is the capital of France.</reference>"
+        "<context>Paris has many museums.</context><context>Bananas are yellow.</context>"
+    )
+    reply = json.loads(judge.answer("[rex:context_precision:verdicts]", user))
+    assert [v["verdict"] for v in reply["verdicts"]] == [1, 0]
+
+
+def test_reference_sentences_are_attributed_when_the_contexts_support_them() -> None:
+    user = (
+        "<question>q</question><context>Paris is the capital of France.</context>"
+        "<reference>Paris is the capital of France. Berlin hosts the Louvre.</reference>"
+    )
+    reply = json.loads(judge.answer("[rex:context_recall:attributions]", user))
+    assert [a["attributed"] for a in reply["attributions"]] == [1, 0]
+
+
+def test_answer_correctness_splits_then_classifies_statements() -> None:
+    split = json.loads(
+        judge.answer(
+            "[rex:answer_correctness:statements]",
+            "<answer>Paris is in France. Cats bark.</answer><reference>Paris is in France. "
+            "It is the capital.</reference>",
+        )
+    )
+    assert split == {
+        "answer_statements": ["Paris is in France.", "Cats bark."],
+        "reference_statements": ["Paris is in France.", "It is the capital."],
+    }
+    user = (
+        f"<answer_statements>{json.dumps(split['answer_statements'])}</answer_statements>"
+        f"<reference_statements>{json.dumps(split['reference_statements'])}"
+        "</reference_statements>"
+    )
+    classified = json.loads(judge.answer("[rex:answer_correctness:classify]", user))
+    assert [i["statement"] for i in classified["TP"]] == ["Paris is in France."]
+    assert [i["statement"] for i in classified["FP"]] == ["Cats bark."]
+    assert [i["statement"] for i in classified["FN"]] == ["It is the capital."]

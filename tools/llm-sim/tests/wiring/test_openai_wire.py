@@ -1,7 +1,10 @@
 """The official openai SDK parses the simulator's replies, usage included."""
 
+import hashlib
 import json
+from typing import Any
 
+import anthropic
 import httpx2
 import openai
 import pytest
@@ -139,3 +142,30 @@ async def test_a_body_that_is_not_json_is_a_400(sim_app: FastAPI) -> None:
     async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as http:
         reply = await http.post("/v1/chat/completions", content=b"{nope")
     assert reply.status_code == 400
+
+
+async def test_a_prompt_can_fail_a_set_number_of_times_then_answer(
+    openai_client: openai.AsyncOpenAI,
+) -> None:
+    messages: list[Any] = [{"role": "user", "content": "hi [sim:fail:503:2]"}]
+    for _ in range(2):
+        with pytest.raises(openai.InternalServerError):
+            await openai_client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    reply = await openai_client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert reply.choices[0].message.content
+
+
+async def test_the_simulator_counts_requests_per_api_key_fingerprint(
+    sim_app: FastAPI, openai_client: openai.AsyncOpenAI, anthropic_client: anthropic.AsyncAnthropic
+) -> None:
+    await openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
+    )
+    await anthropic_client.messages.create(
+        model="claude-sonnet-4-6", max_tokens=10, messages=[{"role": "user", "content": "x"}]
+    )
+    transport = httpx2.ASGITransport(app=sim_app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as http:
+        keys = (await http.get("/_sim/keys")).json()["keys"]
+    fingerprint = hashlib.sha256(b"sim").hexdigest()[:16]
+    assert keys == {fingerprint: 2}  # both clients use the key "sim"

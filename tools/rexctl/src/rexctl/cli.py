@@ -26,7 +26,7 @@ def default_stack() -> Stack:
     pg = os.environ.get(
         "REX_PG_ADMIN_DSN", f"postgresql://rex@127.0.0.1:{os.environ.get('PG_PORT', '5433')}/rex"
     )
-    return Stack(home=home, kafka_bootstrap=kafka, pg_admin_dsn=pg)
+    return Stack(home=home, kafka_bootstrap=kafka, pg_admin_dsn=pg, with_web=True)
 
 
 def infra(command: str) -> None:
@@ -106,6 +106,10 @@ def print_urls(stack: Stack) -> None:
     table = Table(title="REX is running")
     table.add_column("what")
     table.add_column("where")
+    if stack.pid_of("web"):
+        table.add_row("web app and the APIs (one origin)", stack.web_url())
+    else:
+        table.add_row("web app", "not built: `make web` (nginx: deploy/tools/install-nginx.sh)")
     for name, *_ in SERVICES:
         table.add_row(name, f"{stack.url(name)}/docs  (OpenAPI: {stack.url(name)}/openapi.json)")
     table.add_row("simulated LLM provider", f"http://127.0.0.1:{stack.ports.sim}/v1")

@@ -2,7 +2,10 @@
 
 import contextlib
 import os
+import pwd
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +44,7 @@ class Ports:
     sim: int = 8010
     smtp: int = 1025
     slack: int = 8020
+    web: int = 8000  # nginx: the web app and the four APIs on one origin
 
     def of(self, service: str) -> int:
         return {
@@ -72,6 +76,10 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     with_sinks: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # nginx on ports.web serving the built web app (None: <repo>/web/dist) and the APIs; only
+    # when asked (`rexctl up` asks) and when the app is built and nginx installed.
+    with_web: bool = False
+    web_dist: Path | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -184,7 +192,29 @@ class Stack:
                     f"{self.url(name)}/ready",
                 )
             )
-        return procs
+        web = self.web_proc()
+        return [*procs, web] if web else procs
+
+    # -- the web app behind nginx (one origin) -----------------------------------------------
+
+    @property
+    def web_root(self) -> Path:
+        return self.web_dist or repo_root() / "web" / "dist"
+
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.web}"
+
+    def web_proc(self) -> Proc | None:
+        """nginx on ports.web, when the web app is built and nginx is installed."""
+        nginx = nginx_binary()
+        if not self.with_web or nginx is None or not (self.web_root / "index.html").is_file():
+            return None
+        conf = self.home / "nginx" / "nginx.conf"
+        render_nginx(self, conf)
+        error_log = str(self.log_dir / "nginx-error.log")  # before the config is read
+        argv = [nginx, "-p", str(conf.parent), "-c", str(conf), "-e", error_log]
+        health = f"{self.web_url()}/nginx-health"
+        return Proc("web", argv, self.common_env(), self.ports.web, health)
 
     def migrate_argv(self) -> list[tuple[str, list[str], dict[str, str]]]:
         py = sys.executable
@@ -276,6 +306,44 @@ class Stack:
             if result.returncode != 0:
                 raise StackError(f"{name} migrate failed:\n{result.stdout}{result.stderr}")
             on_done(name)
+
+
+NGINX_TEMPLATE = Path("deploy") / "local" / "nginx" / "nginx.conf.template"
+
+
+def nginx_binary() -> str | None:
+    """nginx on PATH or where Debian puts it (/usr/sbin is not on every user's PATH)."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    return found
+
+
+def render_nginx(stack: Stack, dest: Path) -> None:
+    """Write the nginx config for `stack`: its ports, REX_HOME paths and the web root."""
+    values = {
+        "home": str(stack.home.resolve()),
+        "web_root": str(stack.web_root.resolve()),
+        "web_port": str(stack.ports.web),
+        "evaluator_port": str(stack.ports.evaluator),
+        "ledger_port": str(stack.ports.ledger),
+        "budget_port": str(stack.ports.budget),
+        "notifier_port": str(stack.ports.notifier),
+        # As root nginx would hand its workers to `nobody`, who may not read the checkout or
+        # write under REX_HOME; so workers run as the user who started the stack, as they do
+        # (without this line) for everyone else.
+        "user_line": f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else "",
+    }
+    text = (repo_root() / NGINX_TEMPLATE).read_text()
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise StackError(f"{NGINX_TEMPLATE}: unknown placeholder {match.group(0)}")
+        return values[match.group(1)]
+
+    for folder in (stack.run_dir, stack.log_dir, dest.parent):
+        folder.mkdir(parents=True, exist_ok=True)
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):  # the template's temp paths
+        (stack.home / "nginx" / sub).mkdir(parents=True, exist_ok=True)
+    dest.write_text(re.sub(r"\{\{\s*(\w+)\s*\}\}", fill, text))
 
 
 class StackError(RuntimeError):

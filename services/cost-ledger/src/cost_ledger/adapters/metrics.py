@@ -4,7 +4,9 @@ itself stays exact (NUMERIC); a counter may drift from it in the last float digi
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from prometheus_client import Counter, Histogram
+import asyncpg
+from prometheus_client import Counter, Gauge, Histogram
+from rex_shared.db import bypass_rls
 
 from cost_ledger.adapters.ledger_repo import Added
 from cost_ledger.domain.ledger import LedgerEntry
@@ -40,3 +42,26 @@ def observe_lag(entries: Sequence[LedgerEntry], recorded_at: datetime) -> None:
     """Processing lag of each call in a batch."""
     for entry in entries:
         LAG.observe(max((recorded_at - entry.call.completed_at).total_seconds(), 0.0))
+
+
+TOP_EVALUATIONS = Gauge(
+    "rex_evaluation_cost_usd",
+    "Cost of the most expensive evaluations of the last 24 hours (bounded label set)",
+    ["evaluation_id", "org"],
+)
+TOP_N = 50
+
+
+async def refresh_top_evaluations(pool: asyncpg.Pool) -> None:
+    """Replace the top-N gauge: a fixed number of series, however many evaluations run."""
+    async with pool.acquire() as conn, conn.transaction():
+        await bypass_rls(conn)  # one operator view across organizations
+        rows = await conn.fetch(
+            "SELECT evaluation_id, org_id, total_cost FROM evaluation_costs"
+            " WHERE last_call_at > now() - interval '24 hours'"
+            " ORDER BY total_cost DESC LIMIT $1",
+            TOP_N,
+        )
+    TOP_EVALUATIONS.clear()
+    for r in rows:
+        TOP_EVALUATIONS.labels(str(r["evaluation_id"]), r["org_id"]).set(float(r["total_cost"]))

@@ -7,9 +7,16 @@ from uuid import UUID
 
 import asyncpg
 
+from evaluator.adapters.pg import transaction
 from evaluator.adapters.rows import state_from
+from evaluator.background import QUEUED_CHANNEL
 from evaluator.domain.model import Evaluation, Row
 from evaluator.ports import EvaluationState, RowResult
+
+_STATE = (
+    "SELECT e.*, (SELECT count(*) FROM llm_calls c WHERE c.evaluation_id = e.id) AS calls"
+    " FROM evaluations e"
+)
 
 
 class PgEvaluationRepo:
@@ -20,11 +27,12 @@ class PgEvaluationRepo:
 
     async def create(self, evaluation: Evaluation, rows: Sequence[Row]) -> None:
         e = evaluation
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool, e.org_id) as conn:
             await conn.execute(
                 "INSERT INTO evaluations (id, org_id, project_id, user_id, name, status, metrics,"
-                " judge_provider, judge_model, rows_total, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                " judge_provider, judge_model, rows_total, created_at, dataset_id,"
+                " estimated_cost, estimate, warnings, reservation_id) VALUES ($1, $2, $3, $4,"
+                " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16)",
                 e.id,
                 e.org_id,
                 e.project_id,
@@ -36,6 +44,11 @@ class PgEvaluationRepo:
                 e.judge.model,
                 e.rows_total,
                 e.created_at,
+                e.dataset_id,
+                e.estimated_cost,
+                json.dumps(e.estimate) if e.estimate is not None else None,
+                json.dumps(list(e.warnings)),
+                e.reservation_id,
             )
             await conn.executemany(
                 "INSERT INTO evaluation_rows (evaluation_id, row_index, question, contexts,"
@@ -52,19 +65,29 @@ class PgEvaluationRepo:
                     for r in rows
                 ],
             )
+            # Delivered at commit: an instance that runs evaluations starts this one.
+            await conn.execute("SELECT pg_notify($1, $2)", QUEUED_CHANNEL, str(e.id))
 
-    async def get(self, org_id: str, evaluation_id: UUID) -> EvaluationState | None:
-        record = await self._pool.fetchrow(
-            "SELECT * FROM evaluations WHERE id = $1 AND org_id = $2", evaluation_id, org_id
-        )
+    async def get(
+        self, org_id: str, evaluation_id: UUID, user_id: str | None = None
+    ) -> EvaluationState | None:
+        async with transaction(self._pool, org_id) as conn:
+            record = await conn.fetchrow(
+                f"{_STATE} WHERE e.id = $1 AND e.org_id = $2"
+                " AND ($3::text IS NULL OR e.user_id = $3)",
+                evaluation_id,
+                org_id,
+                user_id,
+            )
         return None if record is None else state_from(record)
 
     async def results(self, evaluation_id: UUID) -> list[RowResult]:
-        records = await self._pool.fetch(
-            "SELECT row_index, metric, status, score, reasoning, error FROM metric_results"
-            " WHERE evaluation_id = $1 ORDER BY row_index, metric",
-            evaluation_id,
-        )
+        async with self._pool.acquire() as conn:
+            records = await conn.fetch(
+                "SELECT row_index, metric, status, score, reasoning, error FROM metric_results"
+                " WHERE evaluation_id = $1 ORDER BY row_index, metric",
+                evaluation_id,
+            )
         return [
             RowResult(
                 r["row_index"],
@@ -78,22 +101,34 @@ class PgEvaluationRepo:
         ]
 
     async def list(
-        self, org_id: str, limit: int, after: tuple[datetime, UUID] | None
+        self,
+        org_id: str,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        user_id: str | None = None,
     ) -> list[EvaluationState]:
-        if after is None:
-            records = await self._pool.fetch(
-                "SELECT * FROM evaluations WHERE org_id = $1"
-                " ORDER BY created_at DESC, id DESC LIMIT $2",
+        since, last = after if after else (None, None)
+        async with transaction(self._pool, org_id) as conn:
+            records = await conn.fetch(
+                f"{_STATE} WHERE e.org_id = $1 AND ($2::text IS NULL OR e.user_id = $2)"
+                " AND ($3::timestamptz IS NULL OR (e.created_at, e.id) < ($3, $4::uuid))"
+                " ORDER BY e.created_at DESC, e.id DESC LIMIT $5",
                 org_id,
-                limit,
-            )
-        else:
-            records = await self._pool.fetch(
-                "SELECT * FROM evaluations WHERE org_id = $1 AND (created_at, id) < ($2, $3)"
-                " ORDER BY created_at DESC, id DESC LIMIT $4",
-                org_id,
-                after[0],
-                after[1],
+                user_id,
+                since,
+                last,
                 limit,
             )
         return [state_from(r) for r in records]
+
+    async def request_cancel(self, org_id: str, evaluation_id: UUID) -> bool:
+        async with transaction(self._pool, org_id) as conn:
+            flagged = await conn.fetchval(
+                "UPDATE evaluations SET cancel_requested_at = coalesce(cancel_requested_at, now())"
+                " WHERE id = $1 AND org_id = $2 AND status IN ('queued', 'running') RETURNING 1",
+                evaluation_id,
+                org_id,
+            )
+            if flagged:  # a queued one nobody runs yet: a runner starts it and ends it
+                await conn.execute("SELECT pg_notify($1, $2)", QUEUED_CHANNEL, str(evaluation_id))
+        return bool(flagged)

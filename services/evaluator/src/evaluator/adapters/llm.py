@@ -1,7 +1,9 @@
 """Turning an SDK call into its `llm.call.completed` event: timing, identity, usage, errors.
 
 Every call, succeeded or failed, yields an `LlmCallCompleted`; a failed call carries zero
-usage and the error. SDK retries (429/5xx, honouring Retry-After) happen inside one call.
+usage and the error. Retries of one call (429/5xx, honouring Retry-After) stay inside it: a
+refused attempt is not billed, so the call has one event with the usage of the attempt that
+answered.
 """
 
 import time
@@ -99,4 +101,5 @@ def _identity(ctx: CallContext) -> dict[str, Any]:
         "org_id": ctx.org_id,
         "project_id": ctx.project_id,
         "user_id": ctx.user_id,
+        "row_index": ctx.row_index,
     }

@@ -1,17 +1,32 @@
-"""Anthropic Messages through the official `anthropic` SDK."""
+"""Anthropic Messages through the official `anthropic` SDK, streamed or not."""
+
+from typing import Any
 
 import anthropic
 from anthropic.types import TextBlockParam
 
 from evaluator.adapters.llm import Response, Stopwatch, failed, succeeded
+from evaluator.adapters.retry import Failure, Retrier
 from evaluator.domain import usage
+from evaluator.domain.backoff import RetryPolicy
+from evaluator.domain.stream_usage import AnthropicStreamUsage
 from evaluator.ports import CallContext, ChatRequest, LlmReply
 
 
 def _system(text: str) -> list[TextBlockParam]:
-    # The judge's system prompt is the same for every row of a metric: mark it cacheable.
-    # Anthropic ignores the marker below its minimum length, so short prompts cost nothing.
+    # The judge's system prompt is the same for every row of a metric: the shared prefix.
+    # Marking it cacheable makes every later call of the metric read it at a tenth of the
+    # input price; Anthropic ignores the marker below its minimum length, so it costs nothing.
     return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+
+
+def failure_of(exc: Exception) -> Failure | None:
+    """Retry facts of an SDK error (None: not a provider failure, do not retry)."""
+    if isinstance(exc, anthropic.APIStatusError):
+        return Failure(exc.status_code, exc.response.headers)
+    if isinstance(exc, anthropic.APIConnectionError):  # timeouts included
+        return Failure(None, {})
+    return None
 
 
 class AnthropicMessages:
@@ -19,42 +34,36 @@ class AnthropicMessages:
 
     provider = "anthropic"
 
-    def __init__(self, sdk: anthropic.AsyncAnthropic) -> None:
-        self._sdk = sdk
+    def __init__(
+        self,
+        sdk: anthropic.AsyncAnthropic,
+        *,
+        retrier: Retrier | None = None,
+        stream: bool = False,
+    ) -> None:
+        self._sdk, self._stream = sdk, stream
+        self._retrier = retrier or Retrier(RetryPolicy(max_retries=0))
 
     @classmethod
     def connect(
-        cls, *, base_url: str, api_key: str, timeout_s: float, max_retries: int
+        cls, *, base_url: str, api_key: str, timeout_s: float, retrier: Retrier, stream: bool
     ) -> "AnthropicMessages":
-        """A client on the official SDK; its retries honour Retry-After on 429 and 5xx."""
-        return cls(
-            anthropic.AsyncAnthropic(
-                base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries
-            )
+        """A client on the official SDK; retries are ours (SDK retries off), see Retrier."""
+        sdk = anthropic.AsyncAnthropic(
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
+        return cls(sdk, retrier=retrier, stream=stream)
 
     async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
         clock = Stopwatch()
+        once = self._streamed if self._stream else self._plain
         try:
-            reply = await self._sdk.messages.create(
-                model=request.model,
-                max_tokens=request.max_tokens,
-                system=_system(request.system),
-                messages=[{"role": "user", "content": request.user}],
-            )
+            text, response = await self._retrier.run(lambda: once(request), failure_of)
         except anthropic.AnthropicError as exc:
             event = failed(
                 ctx, provider=self.provider, api="messages", request=request, clock=clock, error=exc
             )
             return LlmReply(None, event)
-        raw = reply.usage.model_dump(mode="json")
-        response = Response(
-            model=reply.model,
-            usage=usage.anthropic_messages(raw),
-            raw_usage=raw,
-            service_tier=reply.usage.service_tier,
-            request_id=reply._request_id,
-        )
         event = succeeded(
             ctx,
             provider=self.provider,
@@ -63,8 +72,38 @@ class AnthropicMessages:
             clock=clock,
             response=response,
         )
-        text = "".join(b.text for b in reply.content if b.type == "text")
         return LlmReply(text, event)
+
+    def _args(self, request: ChatRequest) -> dict[str, Any]:
+        return {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "system": _system(request.system),
+            "messages": [{"role": "user", "content": request.user}],
+        }
+
+    async def _plain(self, request: ChatRequest) -> tuple[str, Response]:
+        reply = await self._sdk.messages.create(**self._args(request))
+        raw = reply.usage.model_dump(mode="json")
+        response = Response(
+            model=reply.model,
+            usage=usage.anthropic_messages(raw),
+            raw_usage=raw,
+            service_tier=reply.usage.service_tier,
+            request_id=reply._request_id,
+        )
+        text = "".join(b.text for b in reply.content if b.type == "text")
+        return text, response
+
+    async def _streamed(self, request: ChatRequest) -> tuple[str, Response]:
+        stream = await self._sdk.messages.create(**self._args(request), stream=True)
+        acc = AnthropicStreamUsage()
+        async for event in stream:
+            acc.add(event.model_dump(mode="json"))
+        request_id = stream.response.headers.get("request-id")
+        raw = acc.raw_usage
+        mapped = usage.anthropic_messages(raw)
+        return acc.text, Response(acc.model, mapped, raw, acc.service_tier, request_id)
 
     async def close(self) -> None:
         await self._sdk.close()

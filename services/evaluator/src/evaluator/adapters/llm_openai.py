@@ -1,9 +1,15 @@
-"""OpenAI Chat Completions through the official `openai` SDK."""
+"""OpenAI Chat Completions through the official `openai` SDK, streamed or not."""
+
+from typing import Any
 
 import openai
+from rex_shared.events import Usage
 
 from evaluator.adapters.llm import Response, Stopwatch, failed, succeeded
-from evaluator.domain import usage
+from evaluator.adapters.retry import Failure, Retrier
+from evaluator.domain import tokens, usage
+from evaluator.domain.backoff import RetryPolicy
+from evaluator.domain.stream_usage import OpenAiStreamUsage
 from evaluator.ports import CallContext, ChatRequest, LlmReply
 
 
@@ -12,37 +18,48 @@ def _reasoning_model(model: str) -> bool:
     return model.startswith(("o", "gpt-5"))
 
 
+def failure_of(exc: Exception) -> Failure | None:
+    """Retry facts of an SDK error (None: not a provider failure, do not retry)."""
+    if isinstance(exc, openai.APIStatusError):
+        return Failure(exc.status_code, exc.response.headers)
+    if isinstance(exc, openai.APIConnectionError):  # timeouts included
+        return Failure(None, {})
+    return None
+
+
+def _messages(request: ChatRequest) -> list[Any]:
+    return [
+        {"role": "system", "content": request.system},
+        {"role": "user", "content": request.user},
+    ]
+
+
 class OpenAiChat:
     """Judge calls to OpenAI (or anything speaking its wire format, like the simulator)."""
 
     provider = "openai"
 
-    def __init__(self, sdk: openai.AsyncOpenAI) -> None:
-        self._sdk = sdk
+    def __init__(
+        self, sdk: openai.AsyncOpenAI, *, retrier: Retrier | None = None, stream: bool = False
+    ) -> None:
+        self._sdk, self._stream = sdk, stream
+        self._retrier = retrier or Retrier(RetryPolicy(max_retries=0))
 
     @classmethod
     def connect(
-        cls, *, base_url: str, api_key: str, timeout_s: float, max_retries: int
+        cls, *, base_url: str, api_key: str, timeout_s: float, retrier: Retrier, stream: bool
     ) -> "OpenAiChat":
-        """A client on the official SDK; its retries honour Retry-After on 429 and 5xx."""
-        return cls(
-            openai.AsyncOpenAI(
-                base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries
-            )
+        """A client on the official SDK; retries are ours (SDK retries off), see Retrier."""
+        sdk = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
+        return cls(sdk, retrier=retrier, stream=stream)
 
     async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
         clock = Stopwatch()
+        once = self._streamed if self._stream else self._plain
         try:
-            reply = await self._sdk.chat.completions.create(
-                model=request.model,
-                messages=[
-                    {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.user},
-                ],
-                max_completion_tokens=request.max_tokens,
-                temperature=openai.omit if _reasoning_model(request.model) else 0,
-            )
+            text, response = await self._retrier.run(lambda: once(request), failure_of)
         except openai.OpenAIError as exc:
             event = failed(
                 ctx,
@@ -53,14 +70,6 @@ class OpenAiChat:
                 error=exc,
             )
             return LlmReply(None, event)
-        raw = reply.usage.model_dump(mode="json") if reply.usage else None
-        response = Response(
-            model=reply.model,
-            usage=usage.openai_chat(raw or {}),
-            raw_usage=raw,
-            service_tier=reply.service_tier,
-            request_id=reply._request_id,
-        )
         event = succeeded(
             ctx,
             provider=self.provider,
@@ -69,8 +78,49 @@ class OpenAiChat:
             clock=clock,
             response=response,
         )
+        return LlmReply(text, event)
+
+    def _args(self, request: ChatRequest) -> dict[str, Any]:
+        return {
+            "model": request.model,
+            "messages": _messages(request),
+            "max_completion_tokens": request.max_tokens,
+            "temperature": openai.omit if _reasoning_model(request.model) else 0,
+        }
+
+    async def _plain(self, request: ChatRequest) -> tuple[str, Response]:
+        reply = await self._sdk.chat.completions.create(**self._args(request))
+        raw = reply.usage.model_dump(mode="json") if reply.usage else None
+        response = Response(
+            model=reply.model,
+            usage=usage.openai_chat(raw or {}),
+            raw_usage=raw,
+            service_tier=reply.service_tier,
+            request_id=reply._request_id,
+        )
         text = reply.choices[0].message.content if reply.choices else None
-        return LlmReply(text or "", event)
+        return text or "", response
+
+    async def _streamed(self, request: ChatRequest) -> tuple[str, Response]:
+        stream = await self._sdk.chat.completions.create(
+            **self._args(request), stream=True, stream_options={"include_usage": True}
+        )
+        acc = OpenAiStreamUsage()
+        async for chunk in stream:
+            acc.add(chunk.model_dump(mode="json"))
+        request_id = stream.response.headers.get("x-request-id")
+        raw = acc.raw_usage
+        mapped = usage.openai_chat(raw) if raw else _counted(request, acc.text)
+        response = Response(acc.model, mapped, raw, acc.service_tier, request_id)
+        return acc.text, response
 
     async def close(self) -> None:
         await self._sdk.close()
+
+
+def _counted(request: ChatRequest, text: str) -> Usage:
+    # An interrupted or misconfigured stream never reports usage, but the call was billed:
+    # count it ourselves rather than record zero.
+    encoding = tokens.encoding_for(request.model)
+    prompt = sum(tokens.count(m, encoding) + 4 for m in (request.system, request.user)) + 3
+    return Usage(input_tokens=prompt, output_tokens=tokens.count(text, encoding))

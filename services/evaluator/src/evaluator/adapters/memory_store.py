@@ -9,7 +9,15 @@ from uuid import UUID
 from rex_shared.events import Contract, EvaluationCompleted
 
 from evaluator.domain.model import TERMINAL, Evaluation, MetricOutcome, ResultSummary, Row
-from evaluator.ports import EvaluationState, JudgeCall, RowResult, RunPlan, Summaries, Unit
+from evaluator.ports import (
+    EvaluationState,
+    JudgeCall,
+    RowResult,
+    RunPlan,
+    StoredReply,
+    Summaries,
+    Unit,
+)
 
 
 @dataclass
@@ -34,9 +42,15 @@ class InMemoryStore:
     async def create(self, evaluation: Evaluation, rows: Sequence[Row]) -> None:
         self._items[evaluation.id] = _Stored(EvaluationState(evaluation, 0), tuple(rows))
 
-    async def get(self, org_id: str, evaluation_id: UUID) -> EvaluationState | None:
+    async def get(
+        self, org_id: str, evaluation_id: UUID, user_id: str | None = None
+    ) -> EvaluationState | None:
         item = self._items.get(evaluation_id)
-        return item.state if item and item.state.evaluation.org_id == org_id else None
+        if item is None or item.state.evaluation.org_id != org_id:
+            return None
+        if user_id is not None and item.state.evaluation.user_id != user_id:
+            return None
+        return replace(item.state, calls=len(item.calls))
 
     async def results(self, evaluation_id: UUID) -> list[RowResult]:
         item = self._items[evaluation_id]
@@ -46,16 +60,32 @@ class InMemoryStore:
         ]
 
     async def list(
-        self, org_id: str, limit: int, after: tuple[datetime, UUID] | None
+        self,
+        org_id: str,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        user_id: str | None = None,
     ) -> list[EvaluationState]:
         states = sorted(
-            (i.state for i in self._items.values() if i.state.evaluation.org_id == org_id),
+            (
+                i.state
+                for i in self._items.values()
+                if i.state.evaluation.org_id == org_id
+                and (user_id is None or i.state.evaluation.user_id == user_id)
+            ),
             key=lambda s: (s.evaluation.created_at, s.evaluation.id),
             reverse=True,
         )
         if after:
             states = [s for s in states if (s.evaluation.created_at, s.evaluation.id) < after]
         return states[:limit]
+
+    async def request_cancel(self, org_id: str, evaluation_id: UUID) -> bool:
+        item = self._items.get(evaluation_id)
+        if item is None or item.state.evaluation.status in TERMINAL:
+            return False
+        item.state = replace(item.state, cancel_requested=True)
+        return True
 
     async def start(self, evaluation_id: UUID, at: datetime) -> RunPlan | None:
         item = self._items.get(evaluation_id)
@@ -65,11 +95,18 @@ class InMemoryStore:
         item.state = replace(
             item.state, evaluation=evaluation, started_at=item.state.started_at or at
         )
-        return RunPlan(evaluation, item.rows, frozenset(item.results))
+        replies: dict[tuple[int, str], tuple[StoredReply, ...]] = {}
+        for call in item.calls:
+            key = (call.row_index, call.metric)
+            if key not in item.results and call.reply.text is not None:
+                replies[key] = (*replies.get(key, ()), StoredReply(call.step, call.reply.text))
+        return RunPlan(
+            evaluation, item.rows, frozenset(item.results), replies, item.state.cancel_requested
+        )
 
     async def record(
         self, unit: Unit, call: JudgeCall | None, outcome: MetricOutcome | None
-    ) -> None:
+    ) -> bool:
         item = self._items[unit.evaluation_id]
         if call is not None:
             item.calls.append(call)
@@ -79,6 +116,7 @@ class InMemoryStore:
             done = sum(1 for i, _ in item.results if i == unit.row_index)
             if done == len(item.state.evaluation.metrics):
                 item.state = replace(item.state, rows_done=item.state.rows_done + 1)
+        return item.state.cancel_requested
 
     async def summaries(self, evaluation_id: UUID) -> Summaries:
         item = self._items[evaluation_id]
@@ -98,6 +136,8 @@ class InMemoryStore:
         item = self._items[evaluation_id]
         if item.state.evaluation.status != "running":
             return
+        if item.state.cancel_requested:
+            event = event.model_copy(update={"status": "cancelled"})
         evaluation = replace(item.state.evaluation, status=event.status)
         item.state = replace(
             item.state,

@@ -21,6 +21,11 @@ def evaluation_from(record: asyncpg.Record) -> Evaluation:
         created_at=record["created_at"],
         name=record["name"],
         status=record["status"],
+        dataset_id=record["dataset_id"],
+        estimated_cost=record["estimated_cost"],
+        estimate=_json(record["estimate"]),
+        warnings=tuple(_json(record["warnings"]) or ()),
+        reservation_id=record["reservation_id"],
     )
 
 
@@ -32,6 +37,9 @@ def state_from(record: asyncpg.Record) -> EvaluationState:
         error=record["error"],
         started_at=record["started_at"],
         completed_at=record["completed_at"],
+        cancel_requested=record["cancel_requested_at"] is not None,
+        settled_at=record["settled_at"],
+        calls=record.get("calls", 0),
     )
 
 

@@ -1,4 +1,6 @@
-"""PostgreSQL storage for a running evaluation: each judge call and its event in one transaction."""
+"""PostgreSQL storage for a running evaluation: each judge call and its event in one
+transaction; leases so that exactly one instance runs an evaluation and a crashed one's runs
+are resumed. The run loop is trusted and spans organizations: it bypasses row-level security."""
 
 import json
 from collections.abc import Mapping
@@ -9,13 +11,14 @@ from uuid import UUID, uuid5
 import asyncpg
 from rex_shared import cloudevents
 from rex_shared.events import EvaluationCompleted
-from rex_shared.outbox import enqueue
+from rex_shared.outbox import enqueue, enqueue_one
 
-from evaluator.adapters.pg import Conn, as_connection
+from evaluator.adapters.pg import Conn, as_connection, transaction
 from evaluator.adapters.rows import evaluation_from, row_from
 from evaluator.config import SCHEMA, SOURCE
 from evaluator.domain.model import MetricOutcome, ResultSummary
-from evaluator.ports import JudgeCall, RunPlan, Summaries, Unit
+from evaluator.ports import JudgeCall, RunPlan, StoredReply, Summaries, Unit
+from evaluator.tracking import outgoing
 
 # evaluation.completed ids are derived from the evaluation, so a re-sent event is the same one.
 _COMPLETED_NS = UUID("6f1c1b7e-3d0a-5d2e-9a57-2f6f0f6b7c11")
@@ -26,18 +29,23 @@ def completed_event_id(evaluation_id: UUID) -> str:
 
 
 class PgRunStore:
-    """`RunStore` over asyncpg."""
+    """`RunStore` over asyncpg, for one instance (`owner`) holding leases of `lease_s`."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, pool: asyncpg.Pool, *, owner: str = "local", lease_s: float = 30) -> None:
+        self._pool, self._owner, self._lease = pool, owner, lease_s
 
     async def start(self, evaluation_id: UUID, at: datetime) -> RunPlan | None:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool, None) as conn:
             record = await conn.fetchrow(
-                "UPDATE evaluations SET status = 'running', started_at = coalesce(started_at, $2)"
-                " WHERE id = $1 AND status IN ('queued', 'running') RETURNING *",
+                "UPDATE evaluations SET status = 'running', started_at = coalesce(started_at, $2),"
+                " lease_owner = $3, lease_until = now() + make_interval(secs => $4)"
+                " WHERE id = $1 AND status IN ('queued', 'running')"
+                " AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $3)"
+                " RETURNING *",
                 evaluation_id,
                 at,
+                self._owner,
+                self._lease,
             )
             if record is None:
                 return None
@@ -49,20 +57,32 @@ class PgRunStore:
                 "SELECT row_index, metric FROM metric_results WHERE evaluation_id = $1",
                 evaluation_id,
             )
+            replies = await _replies(conn, evaluation_id)
         finished = frozenset((r["row_index"], r["metric"]) for r in done)
-        return RunPlan(evaluation_from(record), tuple(row_from(r) for r in rows), finished)
+        return RunPlan(
+            evaluation_from(record),
+            tuple(row_from(r) for r in rows),
+            finished,
+            {k: v for k, v in replies.items() if k not in finished},
+            record["cancel_requested_at"] is not None,
+        )
 
     async def record(
         self, unit: Unit, call: JudgeCall | None, outcome: MetricOutcome | None
-    ) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
+    ) -> bool:
+        async with transaction(self._pool, None) as conn:
             if call is not None:
                 await _insert_call(conn, call)
             if outcome is not None:
                 await _insert_outcome(conn, unit, outcome)
+            stop = await conn.fetchval(
+                "SELECT cancel_requested_at IS NOT NULL FROM evaluations WHERE id = $1",
+                unit.evaluation_id,
+            )
+        return bool(stop)
 
     async def summaries(self, evaluation_id: UUID) -> Summaries:
-        async with self._pool.acquire() as conn:
+        async with transaction(self._pool, None) as conn:
             results = await conn.fetch(
                 "SELECT row_index, metric, status, score FROM metric_results"
                 " WHERE evaluation_id = $1",
@@ -85,11 +105,20 @@ class PgRunStore:
         scores: dict[str, Decimal | None],
         error: str | None,
     ) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            updated = await conn.fetchval(
+        async with transaction(self._pool, None) as conn:
+            cancelled = await conn.fetchval(
+                "SELECT cancel_requested_at IS NOT NULL FROM evaluations"
+                " WHERE id = $1 AND status = 'running' FOR UPDATE",
+                evaluation_id,
+            )
+            if cancelled is None:
+                return  # finished already (another run, or a second finish)
+            if cancelled:
+                event = event.model_copy(update={"status": "cancelled"})
+            await conn.execute(
                 "UPDATE evaluations SET status = $2, scores = $3::jsonb, error = $4,"
-                " completed_at = $5, rows_done = $6 WHERE id = $1 AND status = 'running'"
-                " RETURNING 1",
+                " completed_at = $5, rows_done = $6, lease_owner = NULL, lease_until = NULL"
+                " WHERE id = $1",
                 evaluation_id,
                 event.status,
                 _scores_json(scores),
@@ -97,23 +126,40 @@ class PgRunStore:
                 event.completed_at,
                 event.rows_done,
             )
-            if updated:  # only the run that completes it announces it
-                outgoing = cloudevents.build(
-                    event,
-                    source=SOURCE,
-                    key=event.org_id,
-                    event_id=completed_event_id(evaluation_id),
-                    time=event.completed_at,
-                )
-                await enqueue(as_connection(conn), [outgoing], schema=SCHEMA)
+            # Only the run that completes it announces it.
+            outgoing_event = cloudevents.build(
+                event,
+                source=SOURCE,
+                key=event.org_id,
+                event_id=completed_event_id(evaluation_id),
+                time=event.completed_at,
+            )
+            await enqueue(as_connection(conn), [outgoing_event], schema=SCHEMA)
+
+
+async def _replies(
+    conn: Conn, evaluation_id: UUID
+) -> dict[tuple[int, str], tuple[StoredReply, ...]]:
+    records = await conn.fetch(
+        "SELECT row_index, metric, step, output FROM llm_calls"
+        " WHERE evaluation_id = $1 AND status = 'succeeded' AND output IS NOT NULL"
+        " ORDER BY created_at, attempt",
+        evaluation_id,
+    )
+    replies: dict[tuple[int, str], tuple[StoredReply, ...]] = {}
+    for r in records:
+        key = (r["row_index"], r["metric"])
+        replies[key] = (*replies.get(key, ()), StoredReply(r["step"], r["output"]))
+    return replies
 
 
 async def _insert_call(conn: Conn, call: JudgeCall) -> None:
     event = call.reply.event
     await conn.execute(
         "INSERT INTO llm_calls (call_id, evaluation_id, row_index, metric, step, attempt, status,"
-        " provider, model, input_tokens, output_tokens, output, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " provider, model, input_tokens, output_tokens, output, created_at, requested_model,"
+        " expected_output_tokens, usage, expected_input_tokens) VALUES ($1, $2, $3, $4, $5, $6,"
+        " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17)",
         event.call_id,
         call.evaluation_id,
         call.row_index,
@@ -127,16 +173,13 @@ async def _insert_call(conn: Conn, call: JudgeCall) -> None:
         event.usage.output_tokens,
         call.reply.text,
         event.completed_at,
+        event.requested_model,
+        call.expected_output,
+        event.usage.model_dump_json(),
+        call.expected_input,
     )
     # The call was paid for: its event commits with the call row, or neither does.
-    outgoing = cloudevents.build(
-        event,
-        source=SOURCE,
-        event_id=str(event.call_id),
-        key=str(event.call_id),
-        time=event.completed_at,
-    )
-    await enqueue(as_connection(conn), [outgoing], schema=SCHEMA)
+    await enqueue_one(as_connection(conn), outgoing(event), schema=SCHEMA)
 
 
 async def _insert_outcome(conn: Conn, unit: Unit, outcome: MetricOutcome) -> None:

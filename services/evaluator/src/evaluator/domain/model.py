@@ -23,6 +23,11 @@ class Row:
     answer: str
     ground_truth: str | None = None
 
+    @property
+    def reference(self) -> str:
+        """The ground truth when there is one (empty string otherwise)."""
+        return (self.ground_truth or "").strip()
+
 
 @dataclass(frozen=True)
 class Judge:
@@ -46,6 +51,11 @@ class Evaluation:
     created_at: datetime
     name: str | None = None
     status: EvaluationStatus = "queued"
+    dataset_id: UUID | None = None
+    estimated_cost: Decimal | None = None
+    estimate: Mapping[str, Any] | None = None
+    warnings: tuple[Mapping[str, Any], ...] = ()
+    reservation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class JudgePrompt:
     user: str
     parse: Callable[[str], dict[str, Any]] = field(compare=False, repr=False)
     max_tokens: int = 2048
+    expected_output: int = 0  # the reply's expected size in tokens (for cost predictions)
 
 
 @dataclass(frozen=True)

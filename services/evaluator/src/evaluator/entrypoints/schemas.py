@@ -1,8 +1,9 @@
 """The HTTP request bodies and their translation into commands."""
 
-from typing import Literal
+from typing import Literal, Self
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from evaluator.domain.model import Judge, Row
 from evaluator.handlers import SubmitEvaluation
@@ -25,20 +26,30 @@ class JudgeIn(BaseModel):
 
 
 class EvaluationIn(BaseModel):
-    """`POST /api/v1/evaluations`."""
+    """`POST /api/v1/evaluations` (and `/estimate`): a stored dataset or inline rows."""
 
-    project_id: str = Field(min_length=1, max_length=200)
+    project_id: str = Field("default", min_length=1, max_length=200)
     metrics: list[str] = Field(min_length=1, max_length=20)
     judge: JudgeIn = JudgeIn()
-    rows: list[RowIn] = Field(min_length=1)
+    rows: list[RowIn] | None = Field(None, min_length=1)
+    dataset_id: UUID | None = None
     name: str | None = Field(None, max_length=200)
 
-    def command(self, *, org_id: str, user_id: str) -> SubmitEvaluation:
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.rows is None) == (self.dataset_id is None):
+            raise ValueError("give either rows or dataset_id")
+        return self
+
+    def command(
+        self, *, org_id: str, user_id: str, rows: tuple[Row, ...] | None = None
+    ) -> SubmitEvaluation:
         """The submit command, paid by the caller's organization."""
-        rows = tuple(
-            Row(i, r.question, tuple(r.contexts), r.answer, r.ground_truth)
-            for i, r in enumerate(self.rows)
-        )
+        if rows is None:
+            rows = tuple(
+                Row(i, r.question, tuple(r.contexts), r.answer, r.ground_truth)
+                for i, r in enumerate(self.rows or [])
+            )
         return SubmitEvaluation(
             org_id=org_id,
             project_id=self.project_id,
@@ -47,4 +58,11 @@ class EvaluationIn(BaseModel):
             judge=Judge(self.judge.provider, self.judge.model),
             rows=rows,
             name=self.name,
+            dataset_id=self.dataset_id,
         )
+
+
+class ProviderKeyIn(BaseModel):
+    """`PUT /api/v1/provider-keys/{provider}`."""
+
+    api_key: str = Field(min_length=8, max_length=500)

@@ -6,14 +6,15 @@ against the contexts. Score = supported claims / claims; an answer with no claim
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 from evaluator.domain.judge_json import MalformedJudgeOutput, parse_as
 from evaluator.domain.metrics import prompts
+from evaluator.domain.metrics.common import REASON, Binary, ratio, reply_tokens, tagged_contexts
 from evaluator.domain.model import JudgePrompt, MetricOutcome, Row
+from evaluator.domain.text import sentences
 
 NAME = "faithfulness"
 
@@ -25,22 +26,7 @@ class Claims(BaseModel):
 class Verdict(BaseModel):
     claim: str = ""
     reason: str = ""
-    verdict: int
-
-    @field_validator("verdict", mode="before")
-    @classmethod
-    def _yes_no(cls, value: Any) -> Any:
-        # Judges answer 1/0, true/false or "yes"/"no"; all mean the same.
-        if isinstance(value, str):
-            return {"yes": 1, "no": 0, "1": 1, "0": 0}.get(value.strip().lower(), value)
-        return int(value) if isinstance(value, bool) else value
-
-    @field_validator("verdict")
-    @classmethod
-    def _binary(cls, value: int) -> int:
-        if value not in (0, 1):
-            raise ValueError("verdict must be 0 or 1")
-        return value
+    verdict: Binary
 
 
 class Verdicts(BaseModel):
@@ -67,13 +53,25 @@ def verdict_parser(expected: int) -> Callable[[str], dict[str, Any]]:
 
 def claims_prompt(row: Row) -> JudgePrompt:
     user = f"<question>{row.question}</question>\n<answer>{row.answer}</answer>"
-    return JudgePrompt("claims", prompts.FAITHFULNESS_CLAIMS, user, parse_claims)
+    expected = reply_tokens({"claims": sentences(row.answer)})
+    return JudgePrompt(
+        "claims", prompts.FAITHFULNESS_CLAIMS, user, parse_claims, expected_output=expected
+    )
 
 
 def verdicts_prompt(row: Row, claims: list[str]) -> JudgePrompt:
-    contexts = "\n".join(f"<context>{c}</context>" for c in row.contexts)
-    user = f"{contexts}\n<claims>{json.dumps(claims, ensure_ascii=False)}</claims>"
-    return JudgePrompt("verdicts", prompts.FAITHFULNESS_VERDICTS, user, verdict_parser(len(claims)))
+    listed = json.dumps(claims, ensure_ascii=False)
+    user = f"{tagged_contexts(row.contexts)}\n<claims>{listed}</claims>"
+    expected = reply_tokens(
+        {"verdicts": [{"claim": c, "reason": REASON, "verdict": 1} for c in claims]}
+    )
+    return JudgePrompt(
+        "verdicts",
+        prompts.FAITHFULNESS_VERDICTS,
+        user,
+        verdict_parser(len(claims)),
+        expected_output=expected,
+    )
 
 
 def score(claims: list[str], verdicts: list[Mapping[str, Any]]) -> MetricOutcome:
@@ -85,13 +83,14 @@ def score(claims: list[str], verdicts: list[Mapping[str, Any]]) -> MetricOutcome
         "supported": supported,
         "total": len(claims),
     }
-    return MetricOutcome("succeeded", Decimal(supported) / Decimal(len(claims)), reasoning)
+    return MetricOutcome("succeeded", ratio(supported, len(claims)), reasoning)
 
 
 class Faithfulness:
     """The faithfulness metric."""
 
     name = NAME
+    steps: tuple[str, ...] = ("claims", "verdicts")
 
     def missing_fields(self, row: Row) -> list[str]:
         missing = [] if row.answer.strip() else ["answer"]
@@ -110,3 +109,8 @@ class Faithfulness:
         if len(outputs) == 1:
             return verdicts_prompt(row, claims)
         return score(claims, list(outputs[1]["verdicts"]))
+
+    def forecast(self, row: Row) -> list[JudgePrompt]:
+        """The calls a run will likely make: claims ~ the answer's sentences."""
+        claims = sentences(row.answer)
+        return [claims_prompt(row)] + ([verdicts_prompt(row, claims)] if claims else [])

@@ -1,0 +1,57 @@
+"""Locust users submitting evaluations to the evaluator (driven by bench/evaluator_load.py).
+
+Environment: REX_BENCH_JWT_SECRET (signs the users' tokens), REX_BENCH_ROWS (rows per
+evaluation, default 2), REX_BENCH_RATE (submissions per second per user, default 0.12),
+REX_BENCH_ORGS (organizations the users are spread over, default 10).
+"""
+
+import itertools
+import json
+import os
+import random
+from importlib import resources
+
+import gevent
+from locust import HttpUser, constant_throughput, task
+from rex_shared.auth import JwtVerifier
+
+SAMPLE = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())
+ROWS = SAMPLE["rows"][: int(os.environ.get("REX_BENCH_ROWS", "2"))]
+ORGS = int(os.environ.get("REX_BENCH_ORGS", "10"))
+RATE = float(os.environ.get("REX_BENCH_RATE", "0.12"))
+_numbers = itertools.count()
+
+
+class Submitter(HttpUser):
+    """A team member starting evaluations and now and then checking on one."""
+
+    wait_time = constant_throughput(RATE)
+
+    def on_start(self) -> None:
+        n = next(_numbers)
+        verifier = JwtVerifier(os.environ["REX_BENCH_JWT_SECRET"])
+        token = verifier.mint(sub=f"user-{n}", org_id=f"bench-load-{n % ORGS}",
+                              roles=["member"], ttl_s=7200)  # fmt: skip
+        self.client.headers["Authorization"] = f"Bearer {token}"
+        # A user asks every ~8 s, longer than the server keeps an idle connection (5 s):
+        # a fresh connection per request instead of racing the server's close.
+        self.client.headers["Connection"] = "close"
+        self.submitted = 0
+        self.last_id: str | None = None
+        # Users do not act in lockstep: each starts somewhere within its first period, so the
+        # load is the steady rate from the start instead of one burst of every user at once.
+        gevent.sleep(random.uniform(0, 1 / RATE))
+
+    @task
+    def submit(self) -> None:
+        body = {"project_id": "load", "metrics": ["faithfulness"], "rows": ROWS}
+        with self.client.post("/api/v1/evaluations", json=body, name="submit",
+                              catch_response=True) as reply:  # fmt: skip
+            if reply.status_code != 202:
+                why = reply.error if reply.status_code == 0 else reply.text[:200]
+                reply.failure(f"HTTP {reply.status_code}: {why}")
+                return
+            self.last_id = reply.json()["data"]["id"]
+        self.submitted += 1
+        if self.submitted % 5 == 0 and self.last_id:
+            self.client.get(f"/api/v1/evaluations/{self.last_id}", name="status")
