@@ -1,14 +1,15 @@
-"""Use cases: plan deliveries for incoming events, send one claimed delivery."""
+"""Use cases: route incoming events to deliveries, pace and send claimed deliveries, test sends."""
 
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from uuid import uuid4
 
 from prometheus_client import Counter
 from rex_shared import topics
 from rex_shared.consumer import Received
-from rex_shared.events import BudgetThresholdCrossed
+from rex_shared.events import Contract
 
 from notifier.domain.delivery import (
     Delivery,
@@ -18,44 +19,67 @@ from notifier.domain.delivery import (
     TransientError,
     after_failure,
 )
+from notifier.domain.routing import Target, facts_of, route
 from notifier.messages import Renderer, UnknownEventType
-from notifier.ports import Channel, DeliveryStore, NewDelivery
+from notifier.ports import (
+    Channel,
+    ChannelDirectory,
+    ChannelResolver,
+    DeliveryStore,
+    NewDelivery,
+)
 
 log = logging.getLogger(__name__)
 
 DELIVERIES = Counter(
-    "rex_notifier_deliveries_total", "Delivery attempts by outcome", ["channel_kind", "outcome"]
+    "rex_notifier_deliveries_total",
+    "Delivery attempts by outcome (sent, failed = will retry, dead = given up)",
+    ["channel_kind", "outcome"],
 )
 
 
-async def handle_threshold_crossed(
-    batch: Sequence[Received[BudgetThresholdCrossed]],
+async def plan_deliveries(
+    batch: Sequence[Received[Contract]],
     *,
+    event_type: str,
     store: DeliveryStore,
-    channels: Sequence[Channel],
+    directory: ChannelDirectory,
+    defaults: Sequence[Target],
 ) -> None:
-    """Plan one delivery per (event, channel); the worker sends them."""
+    """One delivery per (event, routed channel); the worker sends them."""
+    facts = [(r, facts_of(event_type, r.event)) for r in batch]
+    owned = await directory.targets(sorted({f.org_id for _, f in facts}))
     await store.add(
         [
             NewDelivery(
-                event_id=received.event_id,
-                event_type=topics.BUDGET_THRESHOLD_CROSSED,
-                org_id=received.event.org_id,
-                channel_key=channel.key,
-                channel_kind=channel.kind,
+                event_id=delivery_key(event_type, received),
+                event_type=event_type,
+                org_id=fact.org_id,
+                channel_key=target.key,
+                channel_kind=target.kind,
                 payload=received.event.model_dump(mode="json"),
+                channel_id=target.channel_id,
             )
-            for received in batch
-            for channel in channels
+            for received, fact in facts
+            for target in route(fact, owned.get(fact.org_id, []), defaults)
         ]
     )
+
+
+def delivery_key(event_type: str, received: Received[Contract]) -> str:
+    """The id a delivery is unique by, with the channel: the event's id, except that a forecast
+    announced twice (a `budget.threshold.crossed` of kind forecast whose id is the alert id, and a
+    `budget.forecast.exceeded` naming that alert) is one message, whichever arrives first."""
+    if event_type == topics.BUDGET_FORECAST_EXCEEDED:
+        return str(getattr(received.event, "alert_id", received.event_id))
+    return received.event_id
 
 
 async def deliver(
     delivery: Delivery,
     *,
     store: DeliveryStore,
-    channels: Mapping[str, Channel],
+    channels: ChannelResolver,
     renderer: Renderer,
     policy: RetryPolicy,
     rand: Callable[[], float] = random.random,
@@ -71,6 +95,7 @@ async def deliver(
             delivery.channel_key,
             outcome.status,
             outcome.error,
+            extra={"org_id": delivery.org_id, "event_id": delivery.event_id},
         )
         await store.mark_failed(delivery, outcome)
         DELIVERIES.labels(delivery.channel_kind, outcome.status).inc()
@@ -80,17 +105,27 @@ async def deliver(
     return "sent"
 
 
-async def _send(delivery: Delivery, *, channels: Mapping[str, Channel], renderer: Renderer) -> None:
-    channel = channels.get(delivery.channel_key)
-    if channel is None:
+async def _send(delivery: Delivery, *, channels: ChannelResolver, renderer: Renderer) -> None:
+    resolved = await channels.resolve(delivery)
+    if resolved is None:
         raise PermanentError(f"channel {delivery.channel_key} is not configured")
     try:
-        message = renderer.render(delivery.event_type, delivery.payload)
-        await channel.send(replace(message, reference=str(delivery.id)))
+        message = renderer.render(delivery.event_type, delivery.payload, kind=delivery.channel_kind)
+        await resolved.channel.send(
+            replace(message, reference=str(delivery.id), event_id=delivery.event_id)
+        )
     except DeliveryError:
         raise
     except UnknownEventType as exc:
         raise PermanentError(f"no templates for {exc}") from exc
     except Exception as exc:  # a template or adapter bug: retry (bounded) so a fix can catch up
         log.exception("unexpected error sending delivery %s", delivery.id)
-        raise TransientError(f"unexpected {type(exc).__name__}: {exc}") from exc
+        raise TransientError(f"unexpected {type(exc).__name__}") from None
+
+
+async def send_test(channel: Channel, *, renderer: Renderer, sample: Contract) -> str:
+    """Send `sample` marked as a test; returns the test message's reference."""
+    reference = f"test-{uuid4()}"
+    message = renderer.render_event(sample.topic, sample, test=True, kind=channel.kind)
+    await channel.send(replace(message, reference=reference, event_id=reference))
+    return reference

@@ -2,16 +2,21 @@
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
 from rex_shared import topics
-from rex_shared.events import BudgetThresholdCrossed, Contract
+from rex_shared.events import (
+    BudgetForecastExceeded,
+    BudgetPeriodClosed,
+    BudgetThresholdCrossed,
+    Contract,
+)
 
 from notifier.domain.delivery import PermanentError
-from notifier.domain.message import threshold_context
+from notifier.domain.message import forecast_context, period_closed_context, threshold_context
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,11 @@ class Rendered:
     html: str
     slack: dict[str, Any]
     reference: str = ""
+    event_type: str = ""
+    event_id: str = ""
+    # The event's data as JSON, for signed webhooks.
+    data: dict[str, Any] = field(default_factory=dict)
+    test: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,20 +50,49 @@ def _files(folder: str, kind: str) -> TemplateSet:
     return TemplateSet(f"{base}.subject.txt", f"{base}.txt", f"{base}.html", f"{base}.slack.json")
 
 
-# (event type, kind) -> templates. Explicit, so a new event type cannot render by accident.
+# (event type, variant) -> templates. Explicit, so a new event type cannot render by accident.
 TEMPLATES: dict[tuple[str, str], TemplateSet] = {
     (topics.BUDGET_THRESHOLD_CROSSED, "actual"): _files("budget_threshold_crossed", "actual"),
     (topics.BUDGET_THRESHOLD_CROSSED, "forecast"): _files("budget_threshold_crossed", "forecast"),
+    (topics.BUDGET_FORECAST_EXCEEDED, "default"): _files("budget_forecast_exceeded", "default"),
+    (topics.BUDGET_PERIOD_CLOSED, "report"): _files("budget_period_closed", "report"),
 }
 
-ContextBuilder = Callable[[Any, str], dict[str, Any]]
 
-# event type -> (contract, template variables from (event, dashboard_url)).
-EVENTS: dict[str, tuple[type[Contract], ContextBuilder]] = {
-    topics.BUDGET_THRESHOLD_CROSSED: (
+@dataclass(frozen=True)
+class EventSpec:
+    """An event type's contract, its template variables, and which template variant it uses."""
+
+    model: type[Contract]
+    context: Callable[[Any, str], dict[str, Any]]
+    variant: Callable[[Any], str]
+
+
+# event type -> how to read and render it; every budget topic the notifier consumes.
+EVENTS: dict[str, EventSpec] = {
+    topics.BUDGET_THRESHOLD_CROSSED: EventSpec(
         BudgetThresholdCrossed,
         lambda event, url: threshold_context(event, dashboard_url=url),
+        lambda event: str(event.kind),
     ),
+    topics.BUDGET_FORECAST_EXCEEDED: EventSpec(
+        BudgetForecastExceeded,
+        lambda event, url: forecast_context(event, dashboard_url=url),
+        lambda _: "default",
+    ),
+    topics.BUDGET_PERIOD_CLOSED: EventSpec(
+        BudgetPeriodClosed,
+        lambda event, url: period_closed_context(event, dashboard_url=url),
+        lambda _: "report",
+    ),
+}
+
+
+# What each kind of channel sends, besides the subject (rendering the rest would be waste).
+PARTS: dict[str, tuple[str, ...]] = {
+    "email": ("text", "html"),
+    "slack": ("slack",),
+    "webhook": ("text",),
 }
 
 
@@ -74,6 +113,7 @@ def make_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package; no stat() per render
     )
     env.filters["slack_text"] = slack_text
     return env
@@ -85,30 +125,53 @@ class Renderer:
     def __init__(self, *, dashboard_url: str, env: Environment | None = None) -> None:
         self._dashboard_url, self._env = dashboard_url, env or make_environment()
 
-    def render(self, event_type: str, data: Mapping[str, Any]) -> Rendered:
+    def render(
+        self,
+        event_type: str,
+        data: Mapping[str, Any],
+        *,
+        test: bool = False,
+        kind: str | None = None,
+    ) -> Rendered:
         """Validate the data as the event type's contract, then render it."""
         if event_type not in EVENTS:
             raise UnknownEventType(event_type)
-        model, _ = EVENTS[event_type]
+        model = EVENTS[event_type].model
         try:
             event = model.model_validate(data)
         except ValidationError as exc:  # stored data no longer fits: retrying cannot fix it
             raise PermanentError(f"event data is not a valid {model.__name__}: {exc}") from exc
-        return self.render_event(event_type, event)
+        return self.render_event(event_type, event, test=test, kind=kind)
 
-    def render_event(self, event_type: str, event: Contract) -> Rendered:
-        """Render a contract model with the templates of its type and kind."""
-        _, build = EVENTS[event_type]
-        kind = str(getattr(event, "kind", "default"))
-        files = TEMPLATES.get((event_type, kind))
+    def render_event(
+        self, event_type: str, event: Contract, *, test: bool = False, kind: str | None = None
+    ) -> Rendered:
+        """Render a contract model with the templates of its type and variant; with a channel
+        `kind`, only the parts that kind sends."""
+        spec = EVENTS.get(event_type)
+        if spec is None:
+            raise UnknownEventType(event_type)
+        variant = spec.variant(event)
+        files = TEMPLATES.get((event_type, variant))
         if files is None:
-            raise UnknownEventType(f"{event_type} ({kind})")
-        context = build(event, self._dashboard_url)
+            raise UnknownEventType(f"{event_type} ({variant})")
+        context = {**spec.context(event, self._dashboard_url), "is_test": test}
+        wanted = PARTS.get(kind or "", ("text", "html", "slack"))
+
+        def part(name: str) -> str:
+            if name not in wanted:
+                return ""
+            return self._env.get_template(getattr(files, name)).render(context)
+
         subject = self._env.get_template(files.subject).render(context)
+        slack = part("slack")
         return Rendered(
             # A header is one line: a name with newlines must not break it (or inject headers).
-            subject=" ".join(subject.split()),
-            text=self._env.get_template(files.text).render(context),
-            html=self._env.get_template(files.html).render(context),
-            slack=json.loads(self._env.get_template(files.slack).render(context)),
+            subject=("[TEST] " if test else "") + " ".join(subject.split()),
+            text=part("text"),
+            html=part("html"),
+            slack=json.loads(slack) if slack else {},
+            event_type=event_type,
+            data=event.model_dump(mode="json"),
+            test=test,
         )

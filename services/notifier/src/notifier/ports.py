@@ -1,10 +1,13 @@
 """What the handlers need from the outside world; real adapters and test fakes both fit."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
 
+from notifier.domain.channels import RateLimit
 from notifier.domain.delivery import Delivery, Outcome
+from notifier.domain.routing import Target
 from notifier.messages import Rendered
 
 
@@ -32,6 +35,11 @@ class NewDelivery:
     channel_key: str
     channel_kind: str
     payload: dict[str, Any]
+    channel_id: UUID | None = None
+
+
+# How many slots to take of a channel's bucket, given how far ahead of now its TAT is.
+Taking = tuple[float, Callable[[float], int]]  # (seconds per slot, decide(ahead_s) -> count)
 
 
 class DeliveryStore(Protocol):
@@ -41,8 +49,28 @@ class DeliveryStore(Protocol):
 
     async def claim(
         self, *, limit: int, lease_s: float, channel_keys: Sequence[str]
-    ) -> list[Delivery]: ...
+    ) -> list[tuple[Delivery, float]]: ...
 
     async def mark_sent(self, delivery: Delivery) -> None: ...
 
     async def mark_failed(self, delivery: Delivery, outcome: Outcome) -> None: ...
+
+
+class ChannelDirectory(Protocol):
+    """The organizations' own channels, as routing targets."""
+
+    async def targets(self, org_ids: Sequence[str]) -> dict[str, list[Target]]: ...
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A channel ready to send, and its pace."""
+
+    channel: Channel
+    rate: RateLimit
+
+
+class ChannelResolver(Protocol):
+    """Finds the channel a claimed delivery goes to (None: it no longer exists)."""
+
+    async def resolve(self, delivery: Delivery) -> Resolved | None: ...

@@ -7,10 +7,12 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+import pytest
 from notifier.adapters.deliveries_query import DeliveryQueries
 from notifier.adapters.deliveries_repo import PgDeliveries
 from notifier.bootstrap import create_app
 from notifier.config import Settings
+from notifier.domain.channels import RateLimit
 from notifier.domain.samples import threshold_crossed
 from notifier.ports import NewDelivery
 
@@ -37,9 +39,9 @@ async def test_concurrent_claims_never_hand_out_the_same_row(pool: asyncpg.Pool,
     claims = await asyncio.gather(
         *(store.claim(limit=15, lease_s=60, channel_keys=[key]) for _ in range(4))
     )
-    ids = [d.id for claim in claims for d in claim]
+    ids = [d.id for claim in claims for d, _ in claim]
     assert len(ids) == len(set(ids)) == 40
-    assert all(d.attempts == 1 for claim in claims for d in claim)
+    assert all(d.attempts == 1 and wait == 0.0 for claim in claims for d, wait in claim)
     assert await store.claim(limit=15, lease_s=60, channel_keys=[key]) == []  # leased
 
 
@@ -69,3 +71,23 @@ async def test_pages_list_every_delivery_of_the_org_once_newest_first(
     assert [s["created_at"] for s in seen] == sorted((s["created_at"] for s in seen), reverse=True)
     assert one.json()["data"]["id"] == seen[0]["id"]
     assert hidden.status_code == 404
+
+
+async def test_a_channel_gives_out_only_what_its_rate_lets_go_newest_first(
+    pool: asyncpg.Pool, org: str
+) -> None:
+    key = f"slack:nobody-{uuid4().hex[:8]}"
+    backlog, fresh = _rows(org, key, 30), _rows(org, key, 1)
+    slow = {key: RateLimit(per_second=1, burst=1)}
+    first, second = (PgDeliveries(pool, default_rates=slow) for _ in range(2))  # 2 instances
+    await first.add(backlog)
+    await first.add(fresh)  # the alert that arrives while the channel is backed up
+    claimed = await first.claim(limit=100, lease_s=60, channel_keys=[key])
+    again = await second.claim(limit=100, lease_s=60, channel_keys=[key])
+    assert [(d.event_id, wait) for d, wait in claimed][:1] == [(fresh[0].event_id, 0.0)]
+    assert [wait for _, wait in claimed] == pytest.approx([0.0, 1.0])  # slots 0 s and 1 s
+    assert again == []  # the other instance shares the bucket: the next slot is 2 s away
+    waiting = await pool.fetchval(
+        "SELECT count(*) FROM deliveries WHERE channel_key = $1 AND attempts = 0", key
+    )
+    assert waiting == 29  # the rest wait in the table, untouched

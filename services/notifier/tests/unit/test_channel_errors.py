@@ -27,6 +27,11 @@ SMTP_FAILURES: list[tuple[Exception, type[DeliveryError]]] = [
     (aiosmtplib.SMTPSenderRefused(553, "not yours", "rex@example.com"), PermanentError),
     (aiosmtplib.SMTPNotSupported("STARTTLS not offered"), PermanentError),
     (
+        aiosmtplib.SMTPException("The SMTP AUTH extension is not supported by this server."),
+        PermanentError,
+    ),
+    (aiosmtplib.SMTPException("SMTP STARTTLS extension not supported by server."), PermanentError),
+    (
         aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(550, "no", "a@b.c")]),
         PermanentError,
     ),

@@ -44,8 +44,10 @@ def test_a_permanent_error_is_dead_at_once() -> None:
     assert (outcome.status, outcome.delay_s) == ("dead", None)
 
 
-@pytest.mark.parametrize(("retry_after", "expected"), [(2.0, 2.0), (0.0, 0.0), (9999.0, 600.0)])
-def test_retry_after_replaces_the_backoff_within_the_cap(
+@pytest.mark.parametrize(
+    ("retry_after", "expected"), [(2.0, 2.0), (0.0, 0.0), (900.0, 900.0), (99999.0, 3600.0)]
+)
+def test_retry_after_replaces_the_backoff_even_beyond_its_cap_within_an_hour(
     retry_after: float, expected: float
 ) -> None:
     error = TransientError("429", retry_after_s=retry_after)

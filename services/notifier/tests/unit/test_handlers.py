@@ -1,66 +1,128 @@
-"""Handlers with fakes: one delivery per (event, channel); each send recorded by outcome."""
+"""Handlers with fakes: routing to deliveries, pacing, and each send recorded by outcome."""
 
 from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from notifier.domain.channels import Rule
 from notifier.domain.delivery import Delivery, PermanentError, RetryPolicy, TransientError
-from notifier.domain.samples import threshold_crossed
-from notifier.handlers import deliver, handle_threshold_crossed
+from notifier.domain.routing import Target
+from notifier.domain.samples import forecast_exceeded, period_closed, threshold_crossed
+from notifier.handlers import deliver, plan_deliveries, send_test
 from notifier.messages import Renderer
+from rex_shared import topics
 from rex_shared.consumer import Received
 
 POLICY = RetryPolicy(max_attempts=3, base_s=1.0, max_s=10.0, jitter=0.0)
 RENDERER = Renderer(dashboard_url="https://rex.example.com")
+THRESHOLD = topics.BUDGET_THRESHOLD_CROSSED
 
 
-def _received(event_id: str | None = None) -> Received[Any]:
-    return Received(event_id or str(uuid4()), threshold_crossed(kind="actual", severity="warning"))
+def _received(event_id: str | None = None, **changes: Any) -> Received[Any]:
+    event = threshold_crossed(kind="actual", severity="warning").model_copy(update=changes)
+    return Received(event_id or str(uuid4()), event)
 
 
-async def _planned(store: Any, channels: list[Any], count: int = 1) -> list[Delivery]:
-    await handle_threshold_crossed(
-        [_received() for _ in range(count)], store=store, channels=channels
+async def _plan(store: Any, fakes: Any, channels: list[Any], batch: list[Any], **kw: Any) -> None:
+    directory = kw.pop("directory", fakes.Directory())
+    event_type = kw.pop("event_type", THRESHOLD)
+    await plan_deliveries(
+        batch,
+        event_type=event_type,
+        store=store,
+        directory=directory,
+        defaults=fakes.targets(channels),
     )
-    claimed: list[Delivery] = await store.claim(limit=100, lease_s=60, channel_keys=())
-    return claimed
 
 
-async def test_each_event_gets_one_delivery_per_channel(
-    store: Any, make_channel: Callable[..., Any]
+async def _planned(store: Any, fakes: Any, channels: list[Any], count: int = 1) -> list[Delivery]:
+    await _plan(store, fakes, channels, [_received() for _ in range(count)])
+    claimed = await store.claim(limit=100, lease_s=60, channel_keys=())
+    return [delivery for delivery, _ in claimed]
+
+
+async def test_an_org_without_channels_gets_one_delivery_per_default_channel(
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
 ) -> None:
     channels = [make_channel("email"), make_channel("slack")]
-    batch = [_received("e-1"), _received("e-2")]
-    await handle_threshold_crossed(batch, store=store, channels=channels)
+    await _plan(store, fakes, channels, [_received("e-1"), _received("e-2")])
     assert sorted(store.rows) == sorted((e, c.key) for e in ("e-1", "e-2") for c in channels)
     row = store.rows[("e-1", channels[1].key)]
-    assert (row.channel_kind, row.org_id, row.event_type) == (
-        "slack", "org-sample", "budget.threshold.crossed"
+    assert (row.channel_kind, row.org_id, row.event_type, row.channel_id) == (
+        "slack", "org-sample", THRESHOLD, None
     )  # fmt: skip
     assert row.payload["budget_name"] == "RAG evaluations (sample)"
 
 
+async def test_an_org_with_channels_gets_only_those_its_rules_select(
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
+) -> None:
+    critical_only = Target("channel:a", "slack", uuid4(), rules=(Rule(min_severity="critical"),))
+    everything = Target("channel:b", "email", uuid4())
+    paused = Target("channel:c", "webhook", uuid4(), enabled=False)
+    directory = fakes.Directory({"org-sample": [critical_only, everything, paused]})
+    await _plan(store, fakes, [make_channel("email")], [_received("w")], directory=directory)
+    await _plan(store, fakes, [], [_received("c", severity="critical")], directory=directory)
+    assert sorted(store.rows) == [("c", "channel:a"), ("c", "channel:b"), ("w", "channel:b")]
+    assert store.rows[("w", "channel:b")].channel_id == everything.channel_id
+
+
+async def test_other_orgs_in_the_same_batch_keep_the_defaults(
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
+) -> None:
+    default = make_channel("email")
+    directory = fakes.Directory({"org-a": [Target("channel:a", "slack", uuid4())]})
+    batch = [_received("a", org_id="org-a"), _received("b", org_id="org-b")]
+    await _plan(store, fakes, [default], batch, directory=directory)
+    assert sorted(store.rows) == [("a", "channel:a"), ("b", default.key)]
+
+
 async def test_a_redelivered_event_plans_nothing_new(
-    store: Any, make_channel: Callable[..., Any]
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
 ) -> None:
     channels = [make_channel("email")]
     for _ in range(3):
-        await handle_threshold_crossed([_received("same")], store=store, channels=channels)
+        await _plan(store, fakes, channels, [_received("same")])
     assert len(store.rows) == 1
 
 
+async def test_forecast_exceeded_is_keyed_by_its_alert_so_one_forecast_is_sent_once(
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
+) -> None:
+    channels = [make_channel("email")]
+    forecast = forecast_exceeded()
+    crossed = threshold_crossed(kind="forecast", severity="warning").model_copy(
+        update={"alert_id": forecast.alert_id}
+    )
+    await _plan(store, fakes, channels, [Received(str(crossed.alert_id), crossed)])
+    await _plan(
+        store,
+        fakes,
+        channels,
+        [Received("some-other-ce-id", forecast)],
+        event_type=topics.BUDGET_FORECAST_EXCEEDED,
+    )
+    assert list(store.rows) == [(str(forecast.alert_id), channels[0].key)]
+
+
 async def test_a_successful_send_is_marked_sent_with_the_delivery_as_reference(
-    store: Any, make_channel: Callable[..., Any]
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
 ) -> None:
     channel = make_channel("email")
-    [delivery] = await _planned(store, [channel])
+    [delivery] = await _planned(store, fakes, [channel])
     status = await deliver(
-        delivery, store=store, channels={channel.key: channel}, renderer=RENDERER, policy=POLICY
+        delivery, store=store, channels=fakes.Registry([channel]), renderer=RENDERER, policy=POLICY
     )
     assert status == "sent"
-    assert channel.sent[0].reference == str(delivery.id)
-    assert "RAG evaluations (sample)" in channel.sent[0].subject
+    sent = channel.sent[0]
+    assert (sent.reference, sent.event_id, sent.test) == (
+        str(delivery.id),
+        delivery.event_id,
+        False,
+    )
+    assert "RAG evaluations (sample)" in sent.subject
+    assert sent.data["budget_name"] == "RAG evaluations (sample)"
 
 
 @pytest.mark.parametrize(
@@ -74,16 +136,17 @@ async def test_a_successful_send_is_marked_sent_with_the_delivery_as_reference(
 )
 async def test_a_failed_send_is_retried_or_dead(
     store: Any,
+    fakes: Any,
     make_channel: Callable[..., Any],
     error: Exception,
     attempts_before: int,
     status: str,
 ) -> None:
     channel = make_channel("slack", [error])
-    [delivery] = await _planned(store, [channel])
+    [delivery] = await _planned(store, fakes, [channel])
     delivery = type(delivery)(**{**vars(delivery), "attempts": attempts_before + 1})
     result = await deliver(
-        delivery, store=store, channels={channel.key: channel}, renderer=RENDERER, policy=POLICY
+        delivery, store=store, channels=fakes.Registry([channel]), renderer=RENDERER, policy=POLICY
     )
     assert result == status
     assert store.outcomes[-1][0] == status
@@ -91,33 +154,55 @@ async def test_a_failed_send_is_retried_or_dead(
 
 
 async def test_a_channel_no_longer_configured_is_dead(
-    store: Any, make_channel: Callable[..., Any]
+    store: Any, fakes: Any, make_channel: Callable[..., Any]
 ) -> None:
-    [delivery] = await _planned(store, [make_channel("slack")])
-    result = await deliver(delivery, store=store, channels={}, renderer=RENDERER, policy=POLICY)
+    [delivery] = await _planned(store, fakes, [make_channel("slack")])
+    result = await deliver(
+        delivery, store=store, channels=fakes.Registry([]), renderer=RENDERER, policy=POLICY
+    )
     assert result == "dead"
     assert "not configured" in str(store.outcomes[-1][1].error)
 
 
-async def test_stored_data_that_no_longer_validates_is_dead(
-    store: Any, make_channel: Callable[..., Any]
+@pytest.mark.parametrize(
+    "change",
+    [{"payload": {"budget_name": "x"}}, {"event_type": "budget.nonsense"}],
+    ids=["data that no longer validates", "an event type without templates"],
+)
+async def test_a_delivery_that_cannot_render_is_dead(
+    store: Any, fakes: Any, make_channel: Callable[..., Any], change: dict[str, Any]
 ) -> None:
     channel = make_channel("email")
-    [delivery] = await _planned(store, [channel])
-    broken = type(delivery)(**{**vars(delivery), "payload": {"budget_name": "x"}})
+    [delivery] = await _planned(store, fakes, [channel])
+    broken = type(delivery)(**{**vars(delivery), **change})
     result = await deliver(
-        broken, store=store, channels={channel.key: channel}, renderer=RENDERER, policy=POLICY
+        broken, store=store, channels=fakes.Registry([channel]), renderer=RENDERER, policy=POLICY
     )
     assert result == "dead"
 
 
-async def test_an_event_type_without_templates_is_dead(
-    store: Any, make_channel: Callable[..., Any]
+async def test_a_test_send_is_marked_as_a_test_in_what_each_kind_sends(
+    make_channel: Callable[..., Any],
 ) -> None:
-    channel = make_channel("email")
-    [delivery] = await _planned(store, [channel])
-    odd = type(delivery)(**{**vars(delivery), "event_type": "budget.period.closed"})
-    result = await deliver(
-        odd, store=store, channels={channel.key: channel}, renderer=RENDERER, policy=POLICY
-    )
-    assert result == "dead"
+    email, slack, hook = (make_channel(k) for k in ("email", "slack", "webhook"))
+    for channel in (email, slack, hook):
+        reference = await send_test(channel, renderer=RENDERER, sample=period_closed())
+        [message] = channel.sent
+        assert message.test and message.reference == reference and reference.startswith("test-")
+        assert message.subject.startswith("[TEST] ")
+    assert "TEST MESSAGE" in email.sent[0].text and "TEST MESSAGE" in email.sent[0].html
+    assert "TEST MESSAGE" in slack.sent[0].slack["blocks"][0]["text"]["text"]
+    assert "TEST MESSAGE" in hook.sent[0].text
+    assert (hook.sent[0].html, hook.sent[0].slack) == ("", {})  # only what a webhook sends
+
+
+async def test_only_the_parts_a_channel_sends_are_rendered() -> None:
+    data = threshold_crossed(kind="actual", severity="info").model_dump(mode="json")
+    email = RENDERER.render(THRESHOLD, data, kind="email")
+    slack = RENDERER.render(THRESHOLD, data, kind="slack")
+    everything = RENDERER.render(THRESHOLD, data)
+    assert email.text and email.html and email.slack == {}
+    assert slack.slack and (slack.text, slack.html) == ("", "")
+    assert (everything.text, everything.html, everything.slack) == (
+        email.text, email.html, slack.slack
+    )  # fmt: skip

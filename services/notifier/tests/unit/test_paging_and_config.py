@@ -9,6 +9,7 @@ from notifier.config import Settings
 from notifier.domain.message import usd
 from notifier.domain.paging import BadCursor, decode_cursor, encode_cursor
 from pydantic import ValidationError
+from rex_shared.crypto import new_kek
 
 
 def test_a_cursor_round_trips_its_position() -> None:
@@ -35,13 +36,32 @@ def test_defaults_match_the_local_conventions() -> None:
     assert settings.slack_webhook_url.get_secret_value() == ""
 
 
-def test_production_needs_its_own_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_needs_its_own_database_url_and_keks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REX_ENV", "production")
     monkeypatch.setenv("REX_JWT_SECRET", "x" * 40)
-    with pytest.raises(ValidationError):
+    monkeypatch.setenv("REX_KEKS", new_kek())
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
         Settings()
     monkeypatch.setenv("REX_NOTIFIER_DATABASE_URL", "postgresql://u:p@db/rex")
     assert Settings().env == "production"
+    monkeypatch.delenv("REX_KEKS")
+    with pytest.raises(ValidationError, match="REX_KEKS"):
+        Settings()
+
+
+def test_production_turns_the_transport_rules_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = Settings()
+    assert (local.http_policy.security_headers, local.http_policy.require_https) == (False, False)
+    assert not local.https_targets_only
+    monkeypatch.setenv("REX_ENV", "production")
+    monkeypatch.setenv("REX_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("REX_KEKS", new_kek())
+    monkeypatch.setenv("REX_NOTIFIER_DATABASE_URL", "postgresql://u:p@db/rex")
+    production = Settings()
+    assert production.http_policy.security_headers and production.http_policy.require_https
+    assert production.https_targets_only
+    monkeypatch.setenv("REX_NOTIFIER_REQUIRE_HTTPS", "false")
+    assert not Settings().http_policy.require_https
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ from uuid import uuid4
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
-from notifier.domain.samples import threshold_crossed
+from notifier.domain.routing import Target
+from notifier.domain.samples import SAMPLES, threshold_crossed
 from notifier.entrypoints.consumer import subscribe
-from notifier.handlers import handle_threshold_crossed
+from notifier.handlers import plan_deliveries
+from notifier.messages import EVENTS
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer
-from rex_shared.events import BudgetThresholdCrossed
 
 TOPIC = topics.BUDGET_THRESHOLD_CROSSED
 
@@ -29,20 +30,33 @@ class RecordingProducer:
 
 def _wired(store: Any, channels: list[Any], producer: RecordingProducer) -> KafkaBroker:
     broker = KafkaBroker("127.0.0.1:1")  # never contacted: TestKafkaBroker patches it
-    consumer = BatchConsumer(
-        name="notifier",
-        model=BudgetThresholdCrossed,
-        producer=producer,  # type: ignore[arg-type]
-        handle=functools.partial(handle_threshold_crossed, store=store, channels=channels),
-    )
-    subscribe(broker, consumer, group_id="notifier")
+    defaults = [Target(c.key, c.kind) for c in channels]
+    consumers = {
+        topic: BatchConsumer(
+            name="notifier",
+            model=spec.model,
+            producer=producer,  # type: ignore[arg-type]
+            handle=functools.partial(
+                plan_deliveries, event_type=topic, store=store, directory=NoChannels(),
+                defaults=defaults,
+            ),
+        )
+        for topic, spec in EVENTS.items()
+    }  # fmt: skip
+    subscribe(broker, consumers, group_id="notifier")
     return broker
 
 
-def _event(event_id: str) -> tuple[bytes, dict[str, str]]:
-    out = cloudevents.build(
-        threshold_crossed(kind="actual", severity="critical"), source="test", event_id=event_id
-    )
+class NoChannels:
+    """No org has channels of its own: the defaults apply."""
+
+    async def targets(self, org_ids: Any) -> dict[str, Any]:
+        return {}
+
+
+def _event(event_id: str, event: Any = None) -> tuple[bytes, dict[str, str]]:
+    event = event or threshold_crossed(kind="actual", severity="critical")
+    out = cloudevents.build(event, source="test", event_id=event_id)
     return out.data, {k: v.decode() for k, v in out.headers()}
 
 
@@ -59,6 +73,19 @@ async def test_an_event_plans_one_delivery_per_channel(
         value, headers = _event("alert-1")
         await broker.publish(value, TOPIC, headers=headers)
     assert sorted(store.rows) == sorted(("alert-1", c.key) for c in channels)
+    assert producer.sent == []
+
+
+async def test_every_budget_topic_with_templates_is_consumed(
+    store: Any, make_channel: Callable[..., Any], producer: RecordingProducer
+) -> None:
+    channel = make_channel("webhook")
+    assert set(EVENTS) == {t for t in topics.ALL_TOPICS if t.startswith("budget.")}
+    async with TestKafkaBroker(_wired(store, [channel], producer)) as broker:
+        for topic, sample in SAMPLES.items():
+            value, headers = _event(f"id-{topic}", sample(kind="actual", severity="info"))
+            await broker.publish(value, topic, headers=headers)
+    assert sorted(d.event_type for d in store.rows.values()) == sorted(SAMPLES)
     assert producer.sent == []
 
 

@@ -91,7 +91,7 @@ async def test_a_send_that_blows_up_does_not_stop_the_loop(store: Any) -> None:
         await store.mark_sent(delivery)
 
     await store.add([_row("bad"), _row("good")])
-    worker = _worker(store, send, poll_s=0.05, concurrency=1)
+    worker = _worker(store, send, poll_s=0.05, concurrency=1, lease_s=0.05)
     await worker.start()
     await _until(lambda: "good" in calls and calls.count("bad") >= 2, within=2.0)
     await worker.stop()

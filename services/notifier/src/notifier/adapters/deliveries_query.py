@@ -1,20 +1,29 @@
 """Org-scoped reads and the manual retry of the deliveries table, for the HTTP API."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from notifier.adapters.deliveries_repo import COLUMNS, notify_worker, to_delivery
+from notifier.adapters.pg import org_tx
 from notifier.domain.delivery import Delivery, Status
 
+# RLS limits every statement to the org set for the transaction; `org_id = $1` says it again.
 _PAGE = f"""
 SELECT {COLUMNS} FROM deliveries
 WHERE org_id = $1
   AND ($2::text IS NULL OR status = $2)
-  AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+  AND ($3::uuid IS NULL OR channel_id = $3)
+  AND ($4::text IS NULL OR channel_kind = $4)
+  AND ($5::text IS NULL OR event_type = $5)
+  AND ($6::text IS NULL OR event_id = $6)
+  AND ($7::text IS NULL OR payload->>'budget_id' = $7)
+  AND ($8::text IS NULL OR (payload->>'budget_type' = 'user' AND payload->>'entity_id' = $8))
+  AND ($9::timestamptz IS NULL OR (created_at, id) < ($9, $10::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT $5
+LIMIT $11
 """
 
 _RETRY = f"""
@@ -23,6 +32,19 @@ SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now(
 WHERE id = $1 AND org_id = $2 AND status = 'dead'
 RETURNING {COLUMNS}
 """
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """What a list may be narrowed to; `own_user` limits a member to their user budgets."""
+
+    status: Status | None = None
+    channel_id: UUID | None = None
+    channel_kind: str | None = None
+    event_type: str | None = None
+    event_id: str | None = None
+    budget_id: UUID | None = None
+    own_user: str | None = None
 
 
 class DeliveryQueries:
@@ -35,25 +57,33 @@ class DeliveryQueries:
         self,
         *,
         org_id: str,
-        status: Status | None,
+        where: DeliveryFilter,
         limit: int,
         after: tuple[datetime, UUID] | None,
     ) -> list[Delivery]:
         """Newest first, starting after the cursor position; `limit` rows at most."""
         created, row_id = after if after else (None, None)
-        rows = await self._pool.fetch(_PAGE, org_id, status, created, row_id, limit)
+        budget = str(where.budget_id) if where.budget_id else None
+        args = (where.status, where.channel_id, where.channel_kind, where.event_type)
+        async with org_tx(self._pool, org_id) as conn:
+            rows = await conn.fetch(
+                _PAGE, org_id, *args, where.event_id, budget, where.own_user, created, row_id, limit
+            )
         return [to_delivery(r) for r in rows]
 
     async def get(self, *, org_id: str, delivery_id: UUID) -> Delivery | None:
         """One delivery of the org, or None (another org's delivery is None too)."""
-        row = await self._pool.fetchrow(
-            f"SELECT {COLUMNS} FROM deliveries WHERE id = $1 AND org_id = $2", delivery_id, org_id
-        )
+        async with org_tx(self._pool, org_id) as conn:
+            row = await conn.fetchrow(
+                f"SELECT {COLUMNS} FROM deliveries WHERE id = $1 AND org_id = $2",
+                delivery_id,
+                org_id,
+            )
         return to_delivery(row) if row else None
 
     async def retry_dead(self, *, org_id: str, delivery_id: UUID) -> Delivery | None:
         """Give a dead delivery a fresh set of attempts; None when it is not dead (or not ours)."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with org_tx(self._pool, org_id) as conn:
             row = await conn.fetchrow(_RETRY, delivery_id, org_id)
             if row:
                 await notify_worker(conn)

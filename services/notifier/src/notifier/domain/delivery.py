@@ -42,6 +42,9 @@ class Delivery:
     payload: dict[str, Any]
     created_at: datetime
     sent_at: datetime | None
+    channel_id: UUID | None = None
+    # The channel row's updated_at when claimed, so a cached adapter is rebuilt after an edit.
+    channel_version: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class RetryPolicy:
     base_s: float = 5.0
     max_s: float = 600.0
     jitter: float = 0.2
+    # A server's Retry-After is obeyed even beyond max_s, up to this bound (a typo'd header
+    # saying "a week" must not park an alert for a week).
+    retry_after_max_s: float = 3600.0
 
     def delay_s(self, attempts: int, rand: float) -> float:
         """Wait after the `attempts`-th failed attempt; `rand` in [0, 1) spreads retries out."""
@@ -79,7 +85,7 @@ def after_failure(
         return Outcome("dead", None, text)
     wait = policy.delay_s(attempts, rand)
     if error.retry_after_s is not None:
-        wait = min(max(error.retry_after_s, 0.0), policy.max_s)
+        wait = min(max(error.retry_after_s, 0.0), policy.retry_after_max_s)
     return Outcome("failed", wait, text)
 
 

@@ -1,4 +1,4 @@
-"""HTTP API: deliveries (list, show, retry) and message previews; org always from the token."""
+"""HTTP API: deliveries (list, show, retry), previews and channels; the org is the token's."""
 
 from datetime import datetime
 from typing import Any, Literal
@@ -7,13 +7,23 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from rex_shared.api import APIError, Envelope, NotFound, ok
-from rex_shared.auth import JwtVerifier, Principal, principal_dependency, require_role
+from rex_shared.auth import (
+    JwtVerifier,
+    Principal,
+    principal_dependency,
+    require_role,
+    sees_only_own,
+)
 from rex_shared.events import Severity
+from rex_shared.security import RateLimiter
 
-from notifier.adapters.deliveries_query import DeliveryQueries
+from notifier.adapters.deliveries_query import DeliveryFilter, DeliveryQueries
+from notifier.domain.channels import Kind
 from notifier.domain.delivery import Delivery, Status
-from notifier.domain.paging import BadCursor, decode_cursor, encode_cursor
+from notifier.domain.paging import encode_cursor
 from notifier.domain.samples import SAMPLES
+from notifier.entrypoints.channels_api import build_channels_router
+from notifier.entrypoints.deps import Caller, after, state
 from notifier.messages import Renderer
 
 
@@ -23,6 +33,7 @@ class DeliveryOut(BaseModel):
     id: UUID
     event_id: str
     event_type: str
+    channel_id: UUID | None
     channel_key: str
     channel_kind: str
     status: Status
@@ -49,43 +60,64 @@ class Preview(BaseModel):
     slack: dict[str, Any]
 
 
+_TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: a 422, not a 500
+_HIDDEN = ("payload", "org_id", "channel_version")
+
+
 def _out(d: Delivery) -> dict[str, Any]:
-    fields = {k: v for k, v in vars(d).items() if k not in ("payload", "org_id")}
+    fields = {k: v for k, v in vars(d).items() if k not in _HIDDEN}
     return DeliveryOut(**fields, event=d.payload).model_dump(mode="json")
 
 
+def _own(principal: Principal) -> str | None:
+    # Members see only deliveries of their own user budgets (alerts about their spend).
+    return principal.sub if sees_only_own(principal) else None
+
+
+def _visible(principal: Principal, delivery: Delivery | None) -> Delivery | None:
+    own = _own(principal)
+    if delivery is None or own is None:
+        return delivery
+    payload = delivery.payload
+    mine = payload.get("budget_type") == "user" and payload.get("entity_id") == own
+    return delivery if mine else None
+
+
 def _queries(request: Request) -> DeliveryQueries:
-    queries: DeliveryQueries = request.app.state.queries
+    queries: DeliveryQueries = state(request, "queries")
     return queries
 
 
-def _renderer(request: Request) -> Renderer:
-    renderer: Renderer = request.app.state.renderer
-    return renderer
-
-
-def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
-    try:
-        return decode_cursor(cursor) if cursor else None
-    except BadCursor as exc:
-        raise APIError(422, "INVALID_CURSOR", "cursor is not valid") from exc
-
-
-def build_router(verifier: JwtVerifier) -> APIRouter:
-    """The `/api/v1/notifications` routes, each behind bearer authentication."""
-    router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+def build_router(verifier: JwtVerifier, limiter: RateLimiter | None = None) -> APIRouter:
+    """The `/api/v1/notifications` routes: each authenticated, then rate limited."""
     caller = principal_dependency(verifier)
+    guards = [Depends(limiter.dependency(caller))] if limiter is not None else []
+    router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"], dependencies=guards)
+    _deliveries(router, caller)
+    _preview(router, caller)
+    router.include_router(build_channels_router(caller))
+    return router
 
+
+def _deliveries(router: APIRouter, caller: Caller) -> None:
     @router.get("/deliveries", response_model=Envelope[DeliveryPage])
     async def list_deliveries(
         status: Status | None = None,
+        channel_id: UUID | None = None,
+        channel_kind: Kind | None = None,
+        event_type: str | None = Query(None, max_length=200, pattern=_TEXT),
+        event_id: str | None = Query(None, max_length=200, pattern=_TEXT),
+        budget_id: UUID | None = None,
         limit: int = Query(50, ge=1, le=200),
-        cursor: str | None = None,
+        cursor: str | None = Query(None, max_length=500),
         principal: Principal = Depends(caller),
         queries: DeliveryQueries = Depends(_queries),
     ) -> dict[str, Any]:
+        where = DeliveryFilter(
+            status, channel_id, channel_kind, event_type, event_id, budget_id, _own(principal)
+        )
         rows = await queries.page(
-            org_id=principal.org_id, status=status, limit=limit + 1, after=_after(cursor)
+            org_id=principal.org_id, where=where, limit=limit + 1, after=after(cursor)
         )
         page, more = rows[:limit], len(rows) > limit
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
@@ -98,9 +130,10 @@ def build_router(verifier: JwtVerifier) -> APIRouter:
         queries: DeliveryQueries = Depends(_queries),
     ) -> dict[str, Any]:
         found = await queries.get(org_id=principal.org_id, delivery_id=delivery_id)
-        if found is None:
+        shown = _visible(principal, found)
+        if shown is None:
             raise NotFound("delivery")
-        return ok(_out(found))
+        return ok(_out(shown))
 
     @router.post("/deliveries/{delivery_id}/retry", response_model=Envelope[DeliveryOut])
     async def retry_delivery(
@@ -116,13 +149,15 @@ def build_router(verifier: JwtVerifier) -> APIRouter:
             raise NotFound("delivery")
         raise APIError(409, "DELIVERY_NOT_DEAD", "only a dead delivery can be retried")
 
+
+def _preview(router: APIRouter, caller: Caller) -> None:
     @router.get("/preview", response_model=Envelope[Preview])
     async def preview(
-        event: str,
+        request: Request,
+        event: str = Query(max_length=200),
         kind: Literal["actual", "forecast"] = "actual",
         severity: Severity = "warning",
         _: Principal = Depends(caller),
-        renderer: Renderer = Depends(_renderer),
     ) -> dict[str, Any]:
         if event not in SAMPLES:
             raise APIError(
@@ -131,6 +166,7 @@ def build_router(verifier: JwtVerifier) -> APIRouter:
                 f"no templates for event {event!r}",
                 {"known": sorted(SAMPLES)},
             )
+        renderer: Renderer = state(request, "renderer")
         shown = renderer.render_event(event, SAMPLES[event](kind=kind, severity=severity))
         return ok(
             Preview(
@@ -143,5 +179,3 @@ def build_router(verifier: JwtVerifier) -> APIRouter:
                 slack=shown.slack,
             ).model_dump()
         )
-
-    return router

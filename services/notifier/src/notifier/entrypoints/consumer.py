@@ -1,24 +1,29 @@
-"""Kafka subscribers: translate polled records into handler calls through BatchConsumer."""
+"""Kafka subscriber: one consumer in the group for every budget topic; each topic's records go
+to its BatchConsumer (one subscriber per topic would rebalance the group once per topic)."""
 
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from rex_shared import topics
 from rex_shared.consumer import BatchConsumer, no_decode, raw_records
-from rex_shared.events import BudgetThresholdCrossed
 
 
 def subscribe(
     broker: KafkaBroker,
-    consumer: BatchConsumer[BudgetThresholdCrossed],
+    consumers: Mapping[str, BatchConsumer[Any]],
     *,
     group_id: str,
     max_records: int = 500,
 ) -> None:
-    """Feed `budget.threshold.crossed` batches to `consumer`; offsets commit after the handler."""
+    """Feed each topic's records to its consumer; offsets commit after every handler ran."""
 
-    # NACK_ON_ERROR: a transient failure re-raises, the batch is not committed and comes back.
+    # NACK_ON_ERROR: a transient failure re-raises, the batch is not committed and comes back
+    # (records already handled are then skipped by the deliveries' unique key).
     @broker.subscriber(
-        topics.BUDGET_THRESHOLD_CROSSED,
+        *consumers,
         group_id=group_id,
         batch=True,
         max_records=max_records,
@@ -26,5 +31,9 @@ def subscribe(
         auto_offset_reset="earliest",
         decoder=no_decode,  # BatchConsumer parses, so malformed JSON reaches the DLQ
     )
-    async def on_threshold_crossed(msg: KafkaMessage) -> None:
-        await consumer.process(raw_records(msg))
+    async def on_budget_events(msg: KafkaMessage) -> None:
+        by_topic: dict[str, list[ConsumerRecord]] = defaultdict(list)
+        for record in raw_records(msg):
+            by_topic[record.topic].append(record)
+        for topic, records in by_topic.items():
+            await consumers[topic].process(records)

@@ -14,7 +14,8 @@ Listen = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]
 
 
 class DeliveryWorker:
-    """Runs `send` for due deliveries; any number of workers may share the table."""
+    """Sends up to `concurrency` deliveries at once, claiming a batch whenever fewer are in
+    flight; any number of workers may share the table."""
 
     def __init__(
         self,
@@ -32,9 +33,10 @@ class DeliveryWorker:
         self._store, self._send, self._listen = store, send, listen
         self._channel_keys = tuple(channel_keys)
         self._batch_size, self._poll_s, self._lease_s = batch_size, poll_s, lease_s
-        self._drain_s = drain_s
+        self._concurrency, self._drain_s = concurrency, drain_s
+        self._sending = asyncio.Semaphore(concurrency)
         self._stopping = False
-        self._limit = asyncio.Semaphore(concurrency)
+        self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], Awaitable[None]] | None = None
@@ -53,39 +55,59 @@ class DeliveryWorker:
         """Let in-flight sends finish (up to `drain_s`), then stop; leftovers are retried later."""
         self._stopping = True
         self.wake()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._drain_s
         if self._task is not None:
-            # A send cut off mid-conversation may already be delivered and would go out twice
-            # after its lease expires, so give it time to finish first.
-            with suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), self._drain_s)
-            self._task.cancel()
+            await asyncio.wait([self._task], timeout=self._drain_s)
+            self._task.cancel()  # it only claims and waits: nothing is lost by cutting it off
             with suppress(asyncio.CancelledError):
                 await self._task
+        # A send cut off mid-conversation may already be delivered and would go out twice
+        # after its lease expires, so give it time to finish first.
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=max(0.0, deadline - loop.time()))
+        for task in self._inflight:
+            task.cancel()
+        await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._unlisten is not None:
             await self._unlisten()
 
     async def run_once(self) -> int:
-        """Claim one batch of due deliveries and send them concurrently; returns how many."""
+        """Claim one batch, send it and wait for the sends; returns how many were claimed."""
+        claimed = await self._claim(self._batch_size)
+        await asyncio.gather(*self._inflight)
+        return claimed
+
+    async def _claim(self, limit: int) -> int:
         claimed = await self._store.claim(
-            limit=self._batch_size, lease_s=self._lease_s, channel_keys=self._channel_keys
+            limit=limit, lease_s=self._lease_s, channel_keys=self._channel_keys
         )
-        if claimed:
-            await asyncio.gather(*(self._bounded(d) for d in claimed))
+        for delivery, wait in claimed:
+            task = asyncio.create_task(self._guarded(delivery, wait))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
         return len(claimed)
 
-    async def _bounded(self, delivery: Delivery) -> None:
-        async with self._limit:
-            try:
+    async def _guarded(self, delivery: Delivery, wait: float) -> None:
+        if wait > 0:
+            await asyncio.sleep(wait)  # its rate-limit slot is this close
+        try:
+            async with self._sending:  # at most `concurrency` sends at once
                 await self._send(delivery)
-            except Exception:  # the row keeps its lease and comes back; never kill the loop
-                log.exception("delivery %s could not be recorded", delivery.id)
+        except Exception:  # the row keeps its lease and comes back; never kill the loop
+            log.exception("delivery %s could not be recorded", delivery.id)
 
     async def _run(self) -> None:
         backoff = 0.5
         while not self._stopping:
+            if len(self._inflight) >= self._concurrency:
+                # Busy: claim the next batch when a send finishes. Batches, not a row per
+                # finished send: a claim costs a few round trips whatever its size.
+                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
             self._wake.clear()  # before claiming, so a NOTIFY during the claim is not lost
             try:
-                handled = await self.run_once()
+                handled = await self._claim(self._batch_size)
                 backoff = 0.5
             except Exception as exc:  # database away: keep polling, more slowly
                 log.warning("delivery worker: %s; retrying in %.1fs", exc, backoff)

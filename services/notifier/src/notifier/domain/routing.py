@@ -1,0 +1,74 @@
+"""Which channels get an event: the org's channels by their rules, else the default channels."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from rex_shared.events import Contract, Severity
+
+from notifier.domain.channels import Kind, Rule
+from notifier.domain.severity import severity_of
+
+SEVERITY_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What rules look at in an event."""
+
+    event_type: str
+    org_id: str
+    severity: Severity
+    budget_id: str | None
+    project_id: str | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A channel an event may go to; `channel_id` None for a settings-configured default."""
+
+    key: str
+    kind: Kind
+    channel_id: UUID | None = None
+    enabled: bool = True
+    rules: tuple[Rule, ...] = field(default_factory=tuple)
+
+
+def facts_of(event_type: str, event: Contract) -> EventFacts:
+    """The routing facts of any budget event."""
+    severity = severity_of(event)
+    budget_id = getattr(event, "budget_id", None)
+    project_id = getattr(event, "project_id", None)
+    if project_id is None and getattr(event, "budget_type", None) == "project":
+        project_id = getattr(event, "entity_id", None)  # a project budget names its project
+    return EventFacts(
+        event_type=event_type,
+        org_id=str(getattr(event, "org_id", "")),
+        severity=severity,
+        budget_id=str(budget_id) if budget_id is not None else None,
+        project_id=str(project_id) if project_id is not None else None,
+    )
+
+
+def matches(rule: Rule, facts: EventFacts) -> bool:
+    """True when the event satisfies every condition of the rule."""
+    return (
+        (not rule.event_types or facts.event_type in rule.event_types)
+        and (not rule.project_ids or facts.project_id in rule.project_ids)
+        and (not rule.budget_ids or facts.budget_id in {str(b) for b in rule.budget_ids})
+        and SEVERITY_RANK[facts.severity] >= SEVERITY_RANK[rule.min_severity]
+    )
+
+
+def wants(target: Target, facts: EventFacts) -> bool:
+    """An enabled channel with no rules gets everything; otherwise any matching rule."""
+    return target.enabled and (not target.rules or any(matches(r, facts) for r in target.rules))
+
+
+def route(
+    facts: EventFacts, org_channels: Sequence[Target], defaults: Sequence[Target]
+) -> list[Target]:
+    """The org's own channels decide once it has any (even disabled); else the defaults."""
+    if org_channels:
+        return [t for t in org_channels if wants(t, facts)]
+    return list(defaults)
