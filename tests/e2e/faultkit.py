@@ -1,0 +1,298 @@
+"""The fault suite's machinery: a private Kafka and PostgreSQL, the stack as processes,
+restartable sinks, a steady event driver and the system's invariants."""
+
+import asyncio
+import contextlib
+import os
+import random
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiosmtpd.controller import Controller
+from genai_prices import Usage as PriceUsage
+from genai_prices import calc_price
+from rex_shared import cloudevents
+from rex_shared.events import LlmCallCompleted, Usage
+from rexctl.sinks import MailCollector, WebhookSink
+from rexctl.stack import repo_root
+
+MODEL = "gpt-4o-mini-2024-07-18"
+
+
+@dataclass
+class PrivateInfra:
+    """Kafka and PostgreSQL of the fault suite alone, so stopping them disturbs nobody else."""
+
+    home: Path
+    kafka_port: int
+    controller_port: int
+    pg_port: int
+
+    def _run(self, command: str) -> None:
+        env = {
+            **os.environ,
+            "REX_HOME": str(self.home),
+            "KAFKA_PORT": str(self.kafka_port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            "PG_PORT": str(self.pg_port),
+            "REX_PG_FAST": "1",
+        }
+        script = repo_root() / "deploy" / "local" / "rexinfra.sh"
+        subprocess.run(
+            ["bash", str(script), command], env=env, check=True, capture_output=True, text=True
+        )
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._run("pg-start")
+        self._run("kafka-start")
+
+    def stop(self) -> None:
+        for command in ("kafka-stop", "pg-stop"):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run(command)
+
+    def kafka_stop(self) -> None:
+        self._run("kafka-stop")
+
+    def kafka_start(self) -> None:
+        self._run("kafka-start")
+
+    def pg_restart(self) -> None:
+        self._run("pg-stop")
+        self._run("pg-start")
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"postgresql://rex@127.0.0.1:{self.pg_port}/rex"
+
+
+class Sinks:
+    """A real SMTP server and a real HTTP server for Slack that can go down and come back."""
+
+    def __init__(self, smtp_port: int, slack_port: int) -> None:
+        self.mail = MailCollector()
+        self.smtp_port, self.slack_port = smtp_port, slack_port
+        self._smtp: Controller | None = None
+        self._slack: WebhookSink | None = None
+        self._old_posts: list[dict[str, Any]] = []
+
+    def up(self) -> None:
+        if self._smtp is None:
+            self._smtp = Controller(self.mail, hostname="127.0.0.1", port=self.smtp_port)
+            self._smtp.start()
+        if self._slack is None:
+            self._slack = WebhookSink(self.slack_port).start()
+
+    def down(self) -> None:
+        if self._smtp is not None:
+            self._smtp.stop()
+            self._smtp = None
+        if self._slack is not None:
+            self._old_posts += self._slack.posts
+            self._slack.stop()
+            self._slack = None
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        return self._old_posts + (self._slack.posts if self._slack else [])
+
+    @property
+    def slack_url(self) -> str:
+        return f"http://127.0.0.1:{self.slack_port}/slack"
+
+
+def independent_cost(usage: Usage, at: datetime) -> Decimal:
+    """What genai-prices says the call costs, without any REX code."""
+    price = calc_price(
+        PriceUsage(
+            input_tokens=usage.input_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            output_tokens=usage.output_tokens,
+        ),
+        model_ref=MODEL,
+        provider_id="openai",
+        genai_request_timestamp=at,
+    )
+    return Decimal(price.total_price)
+
+
+def make_call(org: str, evaluation_id: str, rng: random.Random) -> LlmCallCompleted:
+    now = datetime.now(UTC)
+    inp = rng.randint(200, 4000)
+    usage = Usage(
+        input_tokens=inp,
+        cache_read_tokens=rng.choice([0, 0, inp // 2 // 128 * 128]),
+        output_tokens=rng.randint(10, 600),
+    )
+    return LlmCallCompleted(
+        call_id=uuid4(),
+        evaluation_id=evaluation_id,
+        metric="faithfulness",
+        org_id=org,
+        project_id="proj-faults",
+        user_id="driver",
+        provider="openai",
+        model=MODEL,
+        requested_model="gpt-4o-mini",
+        api="chat.completions",
+        started_at=now,
+        completed_at=now,
+        latency_ms=5,
+        status="succeeded",
+        usage=usage,
+    )
+
+
+def plan_calls(org: str, count: int) -> list[LlmCallCompleted]:
+    """The calls a scenario will publish, made up front so their total is known before."""
+    rng = random.Random(org)
+    evaluation_id = str(uuid4())
+    return [make_call(org, evaluation_id, rng) for _ in range(count)]
+
+
+@dataclass
+class Driver:
+    """Publishes call events at a steady rate; a send that fails is retried with the same id."""
+
+    bootstrap: str
+    calls: list[LlmCallCompleted]
+    rate: float
+    sent: list[LlmCallCompleted] = field(default_factory=list)
+    resends: int = 0
+
+    async def run(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=5000,
+        )
+        await _start_with_retry(producer)
+        try:
+            interval, start = 1.0 / self.rate, time.monotonic()
+            for i, call in enumerate(self.calls):
+                delay = start + i * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self._send(producer, call)
+                self.sent.append(call)
+        finally:
+            await producer.stop()
+
+    async def _send(self, producer: AIOKafkaProducer, call: LlmCallCompleted) -> None:
+        event = cloudevents.build(
+            call, source="rex/fault-driver", event_id=str(call.call_id), key=str(call.call_id)
+        )
+        while True:
+            try:
+                await producer.send_and_wait(
+                    event.topic,
+                    value=event.data,
+                    key=event.key.encode() if event.key else None,
+                    headers=event.headers(),
+                )
+                return
+            except Exception:  # the broker is away: same event again, the system dedupes
+                self.resends += 1
+                await asyncio.sleep(0.5)
+
+    async def replay(self) -> None:
+        """Deliver every event a second time (a whole duplicated batch)."""
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        await _start_with_retry(producer)
+        try:
+            for call in self.sent:
+                await self._send(producer, call)
+        finally:
+            await producer.stop()
+
+
+def expected_total(calls: list[LlmCallCompleted]) -> Decimal:
+    return sum((independent_cost(c.usage, c.completed_at) for c in calls), Decimal(0))
+
+
+async def _start_with_retry(producer: AIOKafkaProducer) -> None:
+    for _ in range(60):
+        try:
+            await producer.start()
+            return
+        except Exception:
+            await asyncio.sleep(1)
+    raise RuntimeError("Kafka did not come back")
+
+
+@dataclass
+class Observed:
+    ledger_rows: int
+    ledger_total: Decimal
+    usage: Decimal
+    alerts_per_threshold: dict[Decimal, int]
+    mails: int
+    posts: int
+    pending_outbox: int
+
+
+async def observe(dsn: str, org: str, budget_name: str, sinks: Sinks) -> Observed:
+    """The system's state for one org, read straight from each service's schema."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows, total = await conn.fetchrow(
+            "SELECT count(*), coalesce(sum(total_cost), 0) FROM ledger.ledger_entries"
+            " WHERE org_id = $1",
+            org,
+        )
+        usage = await conn.fetchval(
+            "SELECT coalesce(sum(p.usage_amount), 0) FROM budget.budget_periods p"
+            " JOIN budget.budgets b ON b.id = p.budget_id WHERE b.org_id = $1",
+            org,
+        )
+        alerts = await conn.fetch(
+            "SELECT threshold, count(*) AS n FROM budget.cost_alerts WHERE org_id = $1"
+            " AND kind = 'actual' GROUP BY threshold",
+            org,
+        )
+        pending = 0
+        for schema in ("evaluator", "ledger", "budget"):
+            pending += await conn.fetchval(
+                f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"
+            )
+    finally:
+        await conn.close()
+    mails = sum(
+        1
+        for m in sinks.mail.messages
+        if budget_name in str(m["Subject"]) or budget_name in _text(m)
+    )
+    posts = sum(1 for p in sinks.posts if budget_name in p["body"])
+    return Observed(
+        rows,
+        Decimal(total),
+        Decimal(usage),
+        {Decimal(r["threshold"]): r["n"] for r in alerts},
+        mails,
+        posts,
+        pending,
+    )
+
+
+def _text(message: Any) -> str:
+    parts = message.walk() if message.is_multipart() else [message]
+    out = []
+    for p in parts:
+        payload = p.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            out.append(payload.decode("utf-8", "replace"))
+    return "".join(out)
