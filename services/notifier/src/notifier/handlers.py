@@ -1,4 +1,4 @@
-"""Use cases: route incoming events to deliveries, pace and send claimed deliveries, test sends."""
+"""Use cases: route incoming events to deliveries, send a claimed delivery, send a test."""
 
 import logging
 import random

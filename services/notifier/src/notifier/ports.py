@@ -1,6 +1,6 @@
 """What the handlers need from the outside world; real adapters and test fakes both fit."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -36,10 +36,6 @@ class NewDelivery:
     channel_kind: str
     payload: dict[str, Any]
     channel_id: UUID | None = None
-
-
-# How many slots to take of a channel's bucket, given how far ahead of now its TAT is.
-Taking = tuple[float, Callable[[float], int]]  # (seconds per slot, decide(ahead_s) -> count)
 
 
 class DeliveryStore(Protocol):

@@ -10,8 +10,7 @@ import asyncpg
 from notifier.adapters.pg import Conn
 from notifier.domain.channels import RateLimit
 from notifier.domain.delivery import Delivery
-from notifier.domain.pacing import interval_s, slot_waits, takeable
-from notifier.ports import Taking
+from notifier.domain.pacing import Taking, interval_s, slot_waits, takeable
 
 # Unpaced: keys without a known rate (none in production; tests' throwaway keys).
 UNLIMITED = RateLimit(per_second=10_000, burst=10_000)

@@ -11,7 +11,8 @@ from notifier.adapters.claims import claim_paced, take_slots
 from notifier.adapters.pg import Conn, trusted_tx
 from notifier.domain.channels import RateLimit
 from notifier.domain.delivery import Delivery, Outcome
-from notifier.ports import NewDelivery, Taking
+from notifier.domain.pacing import Taking
+from notifier.ports import NewDelivery
 
 # LISTEN/NOTIFY channel: wakes every instance's worker as soon as new rows are committed.
 WAKE_CHANNEL = "rex_notifier_deliveries"

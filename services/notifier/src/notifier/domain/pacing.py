@@ -8,8 +8,13 @@ free up, so a fresh alert is not queued behind a storm.
 """
 
 import math
+from collections.abc import Callable
 
 from notifier.domain.channels import RateLimit
+
+# How many slots to take of a channel's bucket: (seconds per slot, decide(ahead_s) -> count),
+# where ahead_s is how far the bucket's TAT is ahead of now.
+Taking = tuple[float, Callable[[float], int]]
 
 
 def interval_s(rate: RateLimit) -> float:
