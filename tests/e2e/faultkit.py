@@ -243,6 +243,7 @@ class Observed:
     mails: int
     posts: int
     pending_outbox: int
+    alerts_sent: int = 0
 
 
 async def observe(dsn: str, org: str, budget_name: str, sinks: Sinks) -> Observed:
@@ -263,6 +264,10 @@ async def observe(dsn: str, org: str, budget_name: str, sinks: Sinks) -> Observe
             "SELECT threshold, count(*) AS n FROM budget.cost_alerts WHERE org_id = $1"
             " AND kind = 'actual' GROUP BY threshold",
             org,
+        )
+        # Every alert, forecasts too, is one email and one Slack post.
+        all_alerts = await conn.fetchval(
+            "SELECT count(*) FROM budget.cost_alerts WHERE org_id = $1", org
         )
         pending = 0
         for schema in ("evaluator", "ledger", "budget"):
@@ -285,6 +290,7 @@ async def observe(dsn: str, org: str, budget_name: str, sinks: Sinks) -> Observe
         mails,
         posts,
         pending,
+        int(all_alerts),
     )
 
 

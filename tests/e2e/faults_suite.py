@@ -135,8 +135,8 @@ def _holds(o: Observed, n: int, total: Decimal) -> bool:
         and o.ledger_total == total
         and o.usage == total
         and all(o.alerts_per_threshold.get(t) == 1 for t in THRESHOLDS)
-        and o.mails == len(THRESHOLDS)
-        and o.posts == len(THRESHOLDS)
+        and o.mails == o.alerts_sent
+        and o.posts == o.alerts_sent
         and o.pending_outbox == 0
     )
 
@@ -187,8 +187,8 @@ def _duplicates(o: Observed) -> int:
     return (
         max(0, o.ledger_rows - EVENTS)
         + sum(over)
-        + max(0, o.mails - len(THRESHOLDS))
-        + max(0, o.posts - len(THRESHOLDS))
+        + max(0, o.mails - o.alerts_sent)
+        + max(0, o.posts - o.alerts_sent)
     )
 
 
