@@ -8,6 +8,8 @@ REX_FAULTS_REPORT=<file> (`make faults`) the results table is written there.
 import asyncio
 import os
 import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -43,8 +45,10 @@ class FaultSystem:
 
 
 @pytest.fixture(scope="module")
-def fs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSystem]:
-    home = tmp_path_factory.mktemp("faults")
+def fs() -> Iterator[FaultSystem]:
+    # Not under pytest's temp root: another pytest run on the machine may rotate that away
+    # while PostgreSQL still has its data directory there (seen: "could not stat data dir").
+    home = Path(tempfile.mkdtemp(prefix="rex-faults-"))
     infra = PrivateInfra(home / "infra", free_port(), free_port(), free_port())
     sinks = Sinks(free_port(), free_port())
     ports = Ports(
@@ -85,6 +89,7 @@ def fs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSystem]:
         sinks.down()
         infra.stop()
         _write_report()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 async def _provision(stack: Stack) -> None:
