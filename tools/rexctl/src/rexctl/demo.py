@@ -219,7 +219,8 @@ def _budget_panel(budget: Any, alerts: list[Any]) -> None:
     ]
     for a in alerts:
         lines.append(
-            f"alert: {a['severity']:<8} threshold {a['threshold']} % crossed at {a['crossed_at']}"
+            f"alert: {a['severity']:<8} {a.get('kind', 'actual'):<8} threshold"
+            f" {a['threshold']} % at {a['crossed_at']}"
         )
     if not alerts:
         lines.append("no threshold crossed yet")
