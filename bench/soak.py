@@ -1,16 +1,27 @@
 """Soak: a steady rate of LLM calls through the whole pipeline for a long while.
 
-Reports throughput, p50/p99 end-to-end latency from call completed to budget usage updated,
-and each process's memory at start and end. Default 10 minutes at 1,000 calls/s; `--seconds 60`
-for a quick look. Runs its own services (free ports, a temp REX_HOME) on the Kafka and
-PostgreSQL given by REX_KAFKA_BOOTSTRAP / REX_PG_ADMIN_DSN (default: the local ones).
+Calls completed are published as `llm.call.completed` (what the evaluator's outbox relay
+publishes) at a steady rate; the ledger prices and records them and publishes
+`llm.cost.recorded`; the budget counts them. Reports throughput, p50/p99 end-to-end latency
+from call completed to budget usage updated (the budget transaction that counted it), and
+each process's memory at start (services up, idle), after a one-minute warm-up, and at the
+end; the growth target (<= 10 %) is judged from warm-up to end, so the first minute's caches
+and pools filling are not mistaken for a leak.
+
+Default 10 minutes at 1,000 calls/s; `--seconds 60` for a quick look. Runs its own services
+(free ports, a temp REX_HOME) on a private Kafka and PostgreSQL it starts and stops (durable
+settings, fsync on), or on the ones given by REX_KAFKA_BOOTSTRAP + REX_PG_ADMIN_DSN.
+
+    uv run python bench/soak.py [--seconds 600] [--rate 1000]
 """
 
 import argparse
 import asyncio
 import os
 import random
+import shutil
 import socket
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,6 +46,35 @@ def free_port() -> int:
 
 
 console = Console()
+REPO = Path(__file__).resolve().parents[1]
+WARMUP_S = 60
+
+
+class PrivateInfra:
+    """A Kafka and PostgreSQL of the soak alone (deploy/local/rexinfra.sh in a temp home)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.kafka, self.controller, self.pg = free_port(), free_port(), free_port()
+
+    def run(self, command: str) -> None:
+        env = {
+            **os.environ,
+            "REX_HOME": str(self.home),
+            "KAFKA_PORT": str(self.kafka),
+            "KAFKA_CONTROLLER_PORT": str(self.controller),
+            "PG_PORT": str(self.pg),
+        }
+        script = REPO / "deploy" / "local" / "rexinfra.sh"
+        subprocess.run(["bash", str(script), command], env=env, check=True, capture_output=True)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka}"
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"postgresql://rex@127.0.0.1:{self.pg}/rex"
 
 
 def rss_mb(pid: int | None) -> float:
@@ -67,7 +107,9 @@ def call(org: str, rng: random.Random) -> LlmCallCompleted:
     )
 
 
-async def drive(bootstrap: str, org: str, rate: int, seconds: int) -> int:
+async def drive(
+    bootstrap: str, org: str, rate: int, seconds: int, at_warmup: "asyncio.Event"
+) -> int:
     rng = random.Random(1)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -95,6 +137,8 @@ async def drive(bootstrap: str, org: str, rate: int, seconds: int) -> int:
                     )
                 sent += max(due, 0)
                 progress.update(task, completed=sent)
+                if elapsed >= WARMUP_S and not at_warmup.is_set():
+                    at_warmup.set()
                 await asyncio.sleep(0.01)
             await producer.flush()
     finally:
@@ -119,14 +163,15 @@ async def latencies(dsn: str, org: str, sent: int, wait_s: float = 120) -> list[
         calls = await conn.fetch(
             "SELECT call_id, occurred_at FROM ledger.ledger_entries WHERE org_id = $1", org
         )
-        done_at = {
-            r["event_id"]: r["processed_at"]
+        ids = [str(uuid5(REX_NAMESPACE, f"cost:{c['call_id']}")) for c in calls]
+        done_at = {}
+        for i in range(0, len(ids), 50_000):
             for r in await conn.fetch(
                 "SELECT event_id, processed_at FROM budget.processed_events"
                 " WHERE event_id = ANY($1::text[])",
-                [str(uuid5(REX_NAMESPACE, f"cost:{c['call_id']}")) for c in calls],
-            )
-        }
+                ids[i : i + 50_000],
+            ):
+                done_at[r["event_id"]] = r["processed_at"]
         ms = []
         for c in calls:
             seen = done_at.get(str(uuid5(REX_NAMESPACE, f"cost:{c['call_id']}")))
@@ -146,10 +191,30 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--rate", type=int, default=1000)
     args = parser.parse_args()
-    bootstrap = os.environ.get("REX_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    admin = os.environ.get("REX_PG_ADMIN_DSN", "postgresql://rex@127.0.0.1:5433/rex")
+    home = Path(tempfile.mkdtemp(prefix="rex-soak-"))
+    infra: PrivateInfra | None = None
+    bootstrap, admin = os.environ.get("REX_KAFKA_BOOTSTRAP"), os.environ.get("REX_PG_ADMIN_DSN")
+    if not (bootstrap and admin):
+        infra = PrivateInfra(home / "infra")
+        console.print("starting a private Kafka and PostgreSQL ...")
+        infra.run("pg-start")
+        infra.run("kafka-start")
+        bootstrap, admin = infra.bootstrap, infra.admin_dsn
+    try:
+        await soak(home, bootstrap, admin, args)
+    finally:
+        if infra is not None:
+            for command in ("kafka-stop", "pg-stop"):
+                try:
+                    infra.run(command)
+                except subprocess.CalledProcessError:
+                    console.print(f"[yellow]{command} failed; see {infra.home}/logs[/]")
+            shutil.rmtree(home, ignore_errors=True)
+
+
+async def soak(home: Path, bootstrap: str, admin: str, args: argparse.Namespace) -> None:
     stack = Stack(
-        home=Path(tempfile.mkdtemp(prefix="rex-soak-")),
+        home=home / "stack",
         kafka_bootstrap=bootstrap,
         pg_admin_dsn=admin,
         with_sinks=False,
@@ -168,16 +233,26 @@ async def main() -> None:
     org = f"soak-{uuid4().hex[:8]}"
     try:
         await _budget(admin, org)
-        mem_start = {p.name: rss_mb(stack.pid_of(p.name)) for p in stack.processes()}
+        names = [p.name for p in stack.processes()]
+        mem_start = {n: rss_mb(stack.pid_of(n)) for n in names}
+        at_warmup = asyncio.Event()
+        mem_warm: dict[str, float] = {}
+
+        async def sample_at_warmup() -> None:
+            await at_warmup.wait()
+            mem_warm.update({n: rss_mb(stack.pid_of(n)) for n in names})
+
+        sampler = asyncio.create_task(sample_at_warmup())
         t0 = time.monotonic()
-        sent = await drive(bootstrap, org, args.rate, args.seconds)
+        sent = await drive(bootstrap, org, args.rate, args.seconds, at_warmup)
         lat = await latencies(admin, org, sent)
         elapsed = time.monotonic() - t0
-        mem_end = {p.name: rss_mb(stack.pid_of(p.name)) for p in stack.processes()}
+        mem_end = {n: rss_mb(stack.pid_of(n)) for n in names}
+        sampler.cancel()
     finally:
         for proc in reversed(stack.processes()):
             stack.stop(proc.name)
-    _print(sent, len(lat), elapsed, lat, mem_start, mem_end, args)
+    _print(sent, len(lat), elapsed, lat, (mem_start, mem_warm or mem_start, mem_end), args)
 
 
 async def _budget(dsn: str, org: str) -> None:
@@ -200,18 +275,22 @@ def _print(
     counted: int,
     elapsed: float,
     lat: list[float],
-    m0: dict[str, float],
-    m1: dict[str, float],
+    mem: tuple[dict[str, float], dict[str, float], dict[str, float]],
     args: argparse.Namespace,
 ) -> None:
+    m_start, m0, m1 = mem
     table = Table(title=f"Soak: {args.rate}/s for {args.seconds}s")
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_row("calls sent / counted by budget", f"{sent:,} / {counted:,}")
     table.add_row("throughput (calls/s)", f"{counted / args.seconds:,.0f}")
     table.add_row("p50 / p99 end-to-end (ms)", f"{pct(lat, 0.5):.0f} / {pct(lat, 0.99):.0f}")
+    table.add_row("elapsed incl. drain (s)", f"{elapsed:,.0f}")
     for name in m0:
-        table.add_row(f"RSS {name} (MB) start -> end", f"{m0[name]:.0f} -> {m1[name]:.0f}")
+        table.add_row(
+            f"RSS {name} (MB) start / warm / end",
+            f"{m_start[name]:.0f} / {m0[name]:.0f} / {m1[name]:.0f}",
+        )
     console.print(table)
     growth = max((m1[n] / m0[n] - 1) * 100 for n in m0 if m0[n] == m0[n] and m0[n] > 0)
     thr = counted / args.seconds
