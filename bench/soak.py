@@ -295,12 +295,12 @@ def _print(
     growth = max((m1[n] / m0[n] - 1) * 100 for n in m0 if m0[n] == m0[n] and m0[n] > 0)
     thr = counted / args.seconds
     print(
-        f"BENCH soak throughput={thr:.0f} calls/s target>={args.rate} "
+        f"BENCH soak throughput={thr:.0f} calls/s target={args.rate} "
         f"{'pass' if counted >= sent and thr >= args.rate * 0.98 else 'short'}"
     )
     print(f"BENCH soak p99_e2e={pct(lat, 0.99):.0f} ms target=- info")
     print(
-        f"BENCH soak max_rss_growth={growth:.1f} % target<=10 {'pass' if growth <= 10 else 'short'}"
+        f"BENCH soak max_rss_growth={growth:.1f} % target=10 {'pass' if growth <= 10 else 'short'}"
     )
 
 
