@@ -5,17 +5,23 @@ runs the evaluations (both through the same database, as production would scale 
 Targets: >= 10 evaluations started per second sustained, submission p95 < 200 ms.
 
     uv run python bench/evaluator_load.py [--users 100] [--seconds 60] [--rate 0.12]
+    uv run --with py-spy python bench/evaluator_load.py --py-spy /tmp/load  # CPU profiles
+
+Also reports the CPU time of each evaluator process per submission (stable when the machine
+is shared, unlike latencies).
 """
 
 import argparse
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import httpx
+import psutil
 from evaluator_stack import evaluator_stack
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +50,24 @@ def _mean_ms(metrics: str, name: str, labels: dict[str, str]) -> float:
     return total / count * 1000 if count else 0.0
 
 
+def _p95_ms(metrics: str, name: str, labels: dict[str, str]) -> float:
+    """The bucket bound under which 95% of a Prometheus histogram's series fall, in ms."""
+    buckets: dict[float, float] = {}
+    for line in metrics.splitlines():
+        if not line.startswith(f"{name}_bucket{{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            bound = head.split('le="', 1)[1].split('"', 1)[0]
+            le = float("inf") if bound == "+Inf" else float(bound)
+            buckets[le] = buckets.get(le, 0.0) + float(value)
+    total = buckets.get(float("inf"), 0.0)
+    for le in sorted(buckets):
+        if total and buckets[le] >= 0.95 * total:
+            return le * 1000
+    return 0.0
+
+
 def _server_side(url: str) -> str:
     """Where a submission's time goes, as the API instance measured it (means)."""
     metrics = httpx.get(f"{url}/metrics", timeout=30).text
@@ -52,10 +76,38 @@ def _server_side(url: str) -> str:
     peer = "rex_evaluator_peer_call_seconds"
     budget = _mean_ms(metrics, peer, {"service": "budget", "method": "POST"})
     ledger = _mean_ms(metrics, peer, {"service": "ledger", "method": "POST"})
-    return (
-        f"| server side (means) | submit {submit:.0f} ms | budget reservation {budget:.0f} ms |"
-        f" ledger estimate (uncached only) {ledger:.0f} ms |"
+    phase = "rex_evaluator_submit_phase_seconds"
+    predict, reserve, store = (
+        _mean_ms(metrics, phase, {"phase": p}) for p in ("predict", "reserve", "store")
     )
+    p95 = {p: _p95_ms(metrics, phase, {"phase": p}) for p in ("predict", "reserve", "store")}
+    submit95 = _p95_ms(metrics, http, {"route": "/api/v1/evaluations", "method": "POST"})
+    return (
+        f"| server side (means) | submit {submit:.0f} ms | predict {predict:.0f} ms"
+        f" (ledger estimate, uncached only, {ledger:.0f} ms) | reserve {reserve:.0f} ms"
+        f" (budget call {budget:.0f} ms) | store {store:.0f} ms |\n"
+        f"| server side (p95 <= bucket) | submit {submit95:.0f} ms | predict"
+        f" {p95['predict']:.0f} ms | reserve {p95['reserve']:.0f} ms | store"
+        f" {p95['store']:.0f} ms |"
+    )
+
+
+def _cpu_s(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _profile(pid: int | None, out: str, seconds: int) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy")
+    if spy is None or pid is None:
+        print("py-spy not found (run with `uv run --with py-spy ...`): not profiling")
+        return None
+    # --gil: samples only while Python runs (a CPU profile, not waits); raw: folded stacks.
+    command = [spy, "record", "-o", out, "--pid", str(pid), "-d", str(seconds), "-r", "50",
+               "--gil", "-f", "raw"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -70,10 +122,20 @@ def main() -> None:
         default=1,
         help="evaluator instances running the evaluations (0: the API instance runs them too)",
     )
+    parser.add_argument(
+        "--evaluator-src",
+        default=None,
+        help="run the evaluator from this source dir (A/B against e.g. `git archive` of HEAD)",
+    )
+    parser.add_argument(
+        "--py-spy", default=None, help="profile the evaluators to PREFIX-<process>.txt"
+    )
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="rex-locust-")) / "evaluator"
     # The background runs must keep up; the provider gate bounds calls in flight.
     env = {"REX_EVALUATOR_RUN_CONCURRENCY": "2", "REX_EVALUATOR_DB_POOL_MAX": "20"}
+    if args.evaluator_src:
+        env["PYTHONPATH"] = args.evaluator_src
     with evaluator_stack(env, workers=args.workers) as stack:
         locust_env = {
             **os.environ,
@@ -87,8 +149,20 @@ def main() -> None:
             "--host", stack.url("evaluator"), "--csv", str(out), "--only-summary",
             "--stop-timeout", "10", "--loglevel", "WARNING",
         ]  # fmt: skip
+        workers = [f"evaluator-worker-{n}" for n in range(args.workers)]
+        names = ["evaluator", *workers, "llm-sim", "cost-ledger", "budget"]
+        pids = {name: stack.pid_of(name) for name in names}
+        cpu_before = {name: _cpu_s(pid) for name, pid in pids.items()}
+        spies = [
+            _profile(pids[name], f"{args.py_spy}-{name}.txt", args.seconds)
+            for name in (["evaluator", *workers] if args.py_spy else [])
+        ]
         subprocess.run(command, env=locust_env, check=False)
+        cpu = {name: _cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
         breakdown = _server_side(stack.url("evaluator"))
+        for spy in spies:
+            if spy is not None:
+                spy.wait(timeout=120)
     submit = _row(Path(f"{out}_stats.csv"), "submit")
     requests, failures = int(submit["Request Count"]), int(submit["Failure Count"])
     started = (requests - failures) / args.seconds
@@ -96,6 +170,12 @@ def main() -> None:
     print(f"| submissions | {requests} | failures {failures} | started {started:.1f}/s |"
           f" p50 {submit['50%']} ms | p95 {p95:.0f} ms | p99 {submit['99%']} ms |")  # fmt: skip
     print(breakdown)
+    done = max(1, requests)
+    print(
+        "| CPU per submission | "
+        + " | ".join(f"{name} {seconds * 1000 / done:.1f} ms" for name, seconds in cpu.items())
+        + " |"
+    )
     verdict = "pass" if started >= 10 else "short"
     print(f"BENCH evaluator_load evaluations_started={started:.1f} per_s target=>=10 {verdict}")
     verdict = "pass" if p95 < 200 and failures == 0 else "short"

@@ -18,15 +18,27 @@ log = logging.getLogger(__name__)
 class RunScheduler:
     """Starts one task per evaluation run; a stopped run stays `running` and can resume later."""
 
-    def __init__(self, run: Callable[[UUID], Coroutine[Any, Any, None]]) -> None:
+    def __init__(
+        self, run: Callable[[UUID], Coroutine[Any, Any, None]], max_active: int | None = None
+    ) -> None:
         self._run = run
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
+        # At most `max_active` runs at once (the others wait their turn, still queued in the
+        # database): an instance that also serves the API stays responsive under a burst.
+        self._gate = asyncio.Semaphore(max_active) if max_active else None
+
+    async def _gated(self, evaluation_id: UUID) -> None:
+        if self._gate is None:
+            await self._run(evaluation_id)
+            return
+        async with self._gate:
+            await self._run(evaluation_id)
 
     def submit(self, evaluation_id: UUID) -> None:
         """Run the evaluation in the background (once, even if submitted twice)."""
         if evaluation_id in self._tasks:
             return
-        task = asyncio.create_task(self._run(evaluation_id), name=f"evaluation-{evaluation_id}")
+        task = asyncio.create_task(self._gated(evaluation_id), name=f"evaluation-{evaluation_id}")
         self._tasks[evaluation_id] = task
         task.add_done_callback(lambda t: self._done(evaluation_id, t))
 

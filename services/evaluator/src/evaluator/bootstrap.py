@@ -59,6 +59,7 @@ class Runtime:
     api: ApiDeps | None = None
     clients: ClientPool | None = None
     http: httpx.AsyncClient | None = None
+    store: PgRunStore | None = None
 
 
 def _jwt_secret(settings: Settings) -> str:
@@ -111,9 +112,18 @@ async def _settle(evaluation: Evaluation, *, budget: BudgetClient, leases: PgRun
     await leases.mark_settled(evaluation.id)
 
 
+def _peer_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled, kept-alive client for every call to the ledger and the budget service.
+    Idle connections are dropped before the peers' servers drop them (uvicorn: 5 s), so a
+    request rarely meets a connection closed under it; enough are kept for bursts of
+    submissions that each need one."""
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=4.0)
+    return httpx.AsyncClient(timeout=settings.service_timeout_s, limits=limits)
+
+
 def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool, verifier: JwtVerifier) -> None:
     owner = uuid4().hex
-    rt.pool, rt.http = pool, httpx.AsyncClient(timeout=settings.service_timeout_s)
+    rt.pool, rt.http = pool, _peer_client(settings)
     tokens = ServiceTokens(verifier)
     ledger = LedgerClient(settings.ledger_url.rstrip("/"), tokens, rt.http)
     budget = BudgetClient(settings.budget_url.rstrip("/"), tokens, rt.http)
@@ -121,8 +131,9 @@ def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool, verifier: JwtVeri
     rt.clients = ClientPool(settings, keys.secret)
     rt.leases = PgRunLeases(pool, owner=owner, lease_s=settings.run_lease_s)
     settle = partial(_settle, budget=budget, leases=rt.leases)
+    rt.store = PgRunStore(pool, owner=owner, lease_s=settings.run_lease_s)
     deps = RunDeps(
-        store=PgRunStore(pool, owner=owner, lease_s=settings.run_lease_s),
+        store=rt.store,
         clients=rt.clients,
         concurrency=settings.run_concurrency,
         max_tokens=settings.judge_max_tokens,
@@ -147,7 +158,7 @@ def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool, verifier: JwtVeri
         )
 
     rt.halt = deps.halt
-    rt.scheduler = RunScheduler(run)
+    rt.scheduler = RunScheduler(run, settings.max_active_runs)
     rt.upkeep = Upkeep(rt.scheduler, rt.leases, settle, settings.maintenance_interval_s, pool)
     gates = Gatekeeping(estimate, budget, settings.budget_fail_open)
     start_run = rt.scheduler.submit if settings.run_evaluations else _leave_to_workers
@@ -167,9 +178,7 @@ def _leave_to_workers(evaluation_id: UUID) -> None:
     """API-only instance: a worker instance picks the queued evaluation up (it listens)."""
 
 
-async def _shutdown(rt: Runtime, kafka: asyncio.Task[None], grace_s: float) -> None:
-    # Upkeep and runs first (they write to the outbox), leases given back so a restarted
-    # instance resumes at once, then the relay, then the connections.
+async def _stop_runs(rt: Runtime, grace_s: float) -> None:
     if rt.upkeep:
         await rt.upkeep.stop()
     if rt.halt:
@@ -180,6 +189,14 @@ async def _shutdown(rt: Runtime, kafka: asyncio.Task[None], grace_s: float) -> N
     if rt.leases:
         with suppress(Exception):
             await rt.leases.release()
+    if rt.store:
+        await rt.store.close()
+
+
+async def _shutdown(rt: Runtime, kafka: asyncio.Task[None], grace_s: float) -> None:
+    # Upkeep and runs first (they write to the outbox), leases given back so a restarted
+    # instance resumes at once, then the relay, then the connections.
+    await _stop_runs(rt, grace_s)
     kafka.cancel()
     with suppress(asyncio.CancelledError):
         await kafka

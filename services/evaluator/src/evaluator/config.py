@@ -34,6 +34,9 @@ class Settings(ServiceSettings):
     llm_backoff_base_s: float = Field(0.5, ge=0)
     llm_stream: bool = Field(False, description="Judge calls streamed (usage from the stream)")
     run_concurrency: int = Field(4, ge=1, description="Judge calls in flight per evaluation")
+    max_active_runs: int = Field(
+        32, ge=1, description="Evaluations run at once per instance (the rest wait queued)"
+    )
     provider_concurrency: int = Field(32, ge=1, description="Judge calls in flight per provider")
     judge_max_tokens: int = Field(2048, ge=16)
     max_rows: int = Field(5000, ge=1, description="Rows per evaluation or dataset")

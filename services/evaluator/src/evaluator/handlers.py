@@ -1,12 +1,16 @@
 """Commands the API hands over: plain functions of (command, dependencies)."""
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID, uuid4
+
+from prometheus_client import Histogram
 
 from evaluator.adapters.services import Refused, Reservation, ServiceUnavailable
 from evaluator.domain.metrics.checks import row_problems, unknown_metrics
@@ -15,6 +19,22 @@ from evaluator.estimates import Estimate
 from evaluator.ports import EvaluationRepo
 
 log = logging.getLogger(__name__)
+
+SUBMIT_PHASE = Histogram(
+    "rex_evaluator_submit_phase_seconds",
+    "Where a submission's time goes: predict (tokens + ledger), reserve (budget), store",
+    ["phase"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+@contextmanager
+def _phase(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        SUBMIT_PHASE.labels(name).observe(time.perf_counter() - started)
 
 
 class UnknownMetrics(Exception):
@@ -124,7 +144,8 @@ async def submit_evaluation(
 
     Raises Refused (e.g. 409 BUDGET_EXCEEDED from the budget service) or ServiceUnavailable."""
     cmd = check(cmd)
-    estimate, warnings = await _predict(cmd, gates)
+    with _phase("predict"):
+        estimate, warnings = await _predict(cmd, gates)
     evaluation = Evaluation(
         id=uuid4(),
         org_id=cmd.org_id,
@@ -139,10 +160,12 @@ async def submit_evaluation(
         estimated_cost=estimate.total if estimate else None,
         estimate=estimate.as_json() if estimate else None,
     )
-    reservation_id, more = await _reserve(evaluation, gates)
+    with _phase("reserve"):
+        reservation_id, more = await _reserve(evaluation, gates)
     evaluation = replace(evaluation, reservation_id=reservation_id, warnings=tuple(warnings + more))
     try:
-        await repo.create(evaluation, cmd.rows)
+        with _phase("store"):
+            await repo.create(evaluation, cmd.rows)
     except BaseException:
         if reservation_id and gates.budget:  # nothing will run: give the hold back
             await gates.budget.settle(

@@ -37,9 +37,10 @@ from aiokafka import AIOKafkaProducer
 from rex_shared import cloudevents
 from rex_shared.events import Api, LlmCallCompleted
 from rex_shared.kafka import send_events
-from rex_shared.outbox import enqueue, enqueue_one
+from rex_shared.outbox import enqueue
 
 from evaluator.adapters.llm import Response, Stopwatch, failed, succeeded
+from evaluator.adapters.pg import INSERT_EVENT, RelayWaker, event_args, outbox_channel
 from evaluator.config import SCHEMA, SOURCE
 from evaluator.domain import usage
 from evaluator.ports import CallContext, ChatRequest
@@ -73,15 +74,22 @@ def outgoing(event: LlmCallCompleted) -> cloudevents.OutgoingEvent:
 
 class OutboxSink:
     """Durable: each event is committed to the outbox before `emit` returns; the relay
-    publishes it (Kafka down delays it, loses nothing)."""
+    publishes it (Kafka down delays it, loses nothing). One statement, one round trip; the
+    relay is woken just after the commit (RelayWaker: no NOTIFY serializing the commits of
+    calls tracked concurrently)."""
 
     def __init__(self, pool: asyncpg.Pool, *, schema: str = SCHEMA) -> None:
-        self._pool, self._schema = pool, schema
+        self._pool = pool
+        self._waker = RelayWaker(pool, outbox_channel(schema))
 
     async def emit(self, event: LlmCallCompleted) -> None:
         async with self._pool.acquire() as conn:
-            # One statement, one round trip: committed when it returns.
-            await enqueue_one(conn, outgoing(event), schema=self._schema)  # type: ignore[arg-type]
+            await conn.execute(INSERT_EVENT, *event_args(outgoing(event)))
+        self._waker.wake()
+
+    async def close(self) -> None:
+        """Drop a pending wake-up (the relay's polling finds the rows anyway)."""
+        await self._waker.close()
 
 
 class BufferedOutboxSink:

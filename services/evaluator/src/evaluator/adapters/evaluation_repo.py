@@ -1,6 +1,8 @@
 """PostgreSQL storage of evaluations as the API sees them, always scoped to an organization."""
 
+import asyncio
 import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -13,6 +15,24 @@ from evaluator.background import QUEUED_CHANNEL
 from evaluator.domain.model import Evaluation, Row
 from evaluator.ports import EvaluationState, RowResult
 
+log = logging.getLogger(__name__)
+
+# A new evaluation and its rows in ONE statement, a transaction of its own (one round trip,
+# commit included). It scopes itself to the organization first (`scope`: the row-level
+# security policy then checks every inserted evaluation against it; were the order ever
+# different, the insert would be refused, never let through).
+_CREATE = (
+    "WITH scope AS (SELECT set_config('app.org_id', $2, true) AS org_id),"
+    " created AS (INSERT INTO evaluations (id, org_id, project_id, user_id, name, status,"
+    " metrics, judge_provider, judge_model, rows_total, created_at, dataset_id, estimated_cost,"
+    " estimate, warnings, reservation_id) SELECT $1::uuid, scope.org_id, $3::text, $4::text,"
+    " $5::text, $6::text, $7::text[], $8::text, $9::text, $10::int, $11::timestamptz,"
+    " $12::uuid, $13::numeric, $14::jsonb, $15::jsonb, $16::text FROM scope RETURNING id)"
+    " INSERT INTO evaluation_rows (evaluation_id, row_index, question, contexts, answer,"
+    " ground_truth) SELECT created.id, r.row_index, r.question, r.contexts::jsonb, r.answer,"
+    " r.ground_truth FROM created, unnest($17::int[], $18::text[], $19::text[], $20::text[],"
+    " $21::text[]) AS r(row_index, question, contexts, answer, ground_truth)"
+)
 _STATE = (
     "SELECT e.*, (SELECT count(*) FROM llm_calls c WHERE c.evaluation_id = e.id) AS calls"
     " FROM evaluations e"
@@ -24,15 +44,13 @@ class PgEvaluationRepo:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._waking: set[asyncio.Task[None]] = set()
 
     async def create(self, evaluation: Evaluation, rows: Sequence[Row]) -> None:
         e = evaluation
-        async with transaction(self._pool, e.org_id) as conn:
+        async with self._pool.acquire() as conn:
             await conn.execute(
-                "INSERT INTO evaluations (id, org_id, project_id, user_id, name, status, metrics,"
-                " judge_provider, judge_model, rows_total, created_at, dataset_id,"
-                " estimated_cost, estimate, warnings, reservation_id) VALUES ($1, $2, $3, $4,"
-                " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16)",
+                _CREATE,
                 e.id,
                 e.org_id,
                 e.project_id,
@@ -49,24 +67,25 @@ class PgEvaluationRepo:
                 json.dumps(e.estimate) if e.estimate is not None else None,
                 json.dumps(list(e.warnings)),
                 e.reservation_id,
+                [r.index for r in rows],
+                [r.question for r in rows],
+                [json.dumps(list(r.contexts)) for r in rows],
+                [r.answer for r in rows],
+                [r.ground_truth for r in rows],
             )
-            await conn.executemany(
-                "INSERT INTO evaluation_rows (evaluation_id, row_index, question, contexts,"
-                " answer, ground_truth) VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
-                [
-                    (
-                        e.id,
-                        r.index,
-                        r.question,
-                        json.dumps(list(r.contexts)),
-                        r.answer,
-                        r.ground_truth,
-                    )
-                    for r in rows
-                ],
-            )
-            # Delivered at commit: an instance that runs evaluations starts this one.
-            await conn.execute("SELECT pg_notify($1, $2)", QUEUED_CHANNEL, str(e.id))
+        # Committed: wake an instance that runs evaluations (it starts this one). In the
+        # background, not in the request: a NOTIFY waits on a database-wide lock behind every
+        # other notifying commit. Lost (a crash now), the runners' upkeep finds it anyway.
+        task = asyncio.create_task(self._wake(e.id), name=f"queued-{e.id}")
+        self._waking.add(task)
+        task.add_done_callback(self._waking.discard)
+
+    async def _wake(self, evaluation_id: UUID) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.execute("SELECT pg_notify($1, $2)", QUEUED_CHANNEL, str(evaluation_id))
+        except Exception as exc:
+            log.warning("evaluation %s queued without a wake-up: %s", evaluation_id, exc)
 
     async def get(
         self, org_id: str, evaluation_id: UUID, user_id: str | None = None

@@ -6,14 +6,21 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid5
 
 import asyncpg
 from rex_shared import cloudevents
 from rex_shared.events import EvaluationCompleted
-from rex_shared.outbox import enqueue, enqueue_one
 
-from evaluator.adapters.pg import Conn, as_connection, transaction
+from evaluator.adapters.pg import (
+    INSERT_EVENT,
+    Conn,
+    RelayWaker,
+    event_args,
+    outbox_channel,
+    transaction,
+)
 from evaluator.adapters.rows import evaluation_from, row_from
 from evaluator.config import SCHEMA, SOURCE
 from evaluator.domain.model import MetricOutcome, ResultSummary
@@ -33,6 +40,11 @@ class PgRunStore:
 
     def __init__(self, pool: asyncpg.Pool, *, owner: str = "local", lease_s: float = 30) -> None:
         self._pool, self._owner, self._lease = pool, owner, lease_s
+        self._waker = RelayWaker(pool, outbox_channel(SCHEMA))
+
+    async def close(self) -> None:
+        """Stop the pending relay wake-up (at shutdown)."""
+        await self._waker.close()
 
     async def start(self, evaluation_id: UUID, at: datetime) -> RunPlan | None:
         async with transaction(self._pool, None) as conn:
@@ -70,15 +82,22 @@ class PgRunStore:
     async def record(
         self, unit: Unit, call: JudgeCall | None, outcome: MetricOutcome | None
     ) -> bool:
+        if outcome is None and call is not None:  # most calls: one statement, one round trip
+            async with self._pool.acquire() as conn:
+                cancelled = await insert_call(conn, call)
+            self._waker.wake()  # committed: the relay may publish the call's event
+            return cancelled
         async with transaction(self._pool, None) as conn:
-            if call is not None:
-                await _insert_call(conn, call)
+            stop = await insert_call(conn, call) if call is not None else None
             if outcome is not None:
                 await _insert_outcome(conn, unit, outcome)
-            stop = await conn.fetchval(
-                "SELECT cancel_requested_at IS NOT NULL FROM evaluations WHERE id = $1",
-                unit.evaluation_id,
-            )
+            if stop is None:
+                stop = await conn.fetchval(
+                    "SELECT cancel_requested_at IS NOT NULL FROM evaluations WHERE id = $1",
+                    unit.evaluation_id,
+                )
+        if call is not None:
+            self._waker.wake()
         return bool(stop)
 
     async def summaries(self, evaluation_id: UUID) -> Summaries:
@@ -134,7 +153,8 @@ class PgRunStore:
                 event_id=completed_event_id(evaluation_id),
                 time=event.completed_at,
             )
-            await enqueue(as_connection(conn), [outgoing_event], schema=SCHEMA)
+            await conn.execute(INSERT_EVENT, *event_args(outgoing_event))
+        self._waker.wake()  # committed (or nothing to announce): the relay looks
 
 
 async def _replies(
@@ -153,13 +173,36 @@ async def _replies(
     return replies
 
 
-async def _insert_call(conn: Conn, call: JudgeCall) -> None:
+# A judge call's row and its `llm.call.completed` outbox row go in ONE statement (one round
+# trip): the event commits with the call's result or neither does, and tracking adds no round
+# trip to storing the result. The same statement reads the cancel flag the run checks after
+# every stored call; it reads `evaluations` (row-level security) only after bypassing it
+# itself (`trusted`, the run loop's scope), so alone it is a complete transaction: one round
+# trip, commit included. `INSERT_CALL` alone is the untracked baseline of the benchmark.
+INSERT_CALL = (
+    "INSERT INTO llm_calls (call_id, evaluation_id, row_index, metric, step, attempt, status,"
+    " provider, model, input_tokens, output_tokens, output, created_at, requested_model,"
+    " expected_output_tokens, usage, expected_input_tokens) VALUES ($1, $2, $3, $4, $5, $6,"
+    " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17)"
+)
+TRUSTED_CANCEL_FLAG = (
+    # Correlated with `trusted`, so evaluated after its set_config, once per its one row.
+    " SELECT (SELECT e.cancel_requested_at IS NOT NULL FROM evaluations e"
+    " WHERE e.id = $2 AND trusted.bypass = 'on') FROM trusted"
+)
+INSERT_CALL_AND_EVENT = (
+    "WITH trusted AS (SELECT set_config('app.rls_bypass', 'on', true) AS bypass),"
+    f" stored AS ({INSERT_CALL} RETURNING 1),"
+    " event AS (INSERT INTO outbox (event_id, topic, key, headers, payload)"
+    " VALUES ($18, $19, $20, $21, $22) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+    + TRUSTED_CANCEL_FLAG
+)
+
+
+def call_args(call: JudgeCall) -> tuple[Any, ...]:
+    """The parameters of `INSERT_CALL`."""
     event = call.reply.event
-    await conn.execute(
-        "INSERT INTO llm_calls (call_id, evaluation_id, row_index, metric, step, attempt, status,"
-        " provider, model, input_tokens, output_tokens, output, created_at, requested_model,"
-        " expected_output_tokens, usage, expected_input_tokens) VALUES ($1, $2, $3, $4, $5, $6,"
-        " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17)",
+    return (
         event.call_id,
         call.evaluation_id,
         call.row_index,
@@ -178,8 +221,14 @@ async def _insert_call(conn: Conn, call: JudgeCall) -> None:
         event.usage.model_dump_json(),
         call.expected_input,
     )
-    # The call was paid for: its event commits with the call row, or neither does.
-    await enqueue_one(as_connection(conn), outgoing(event), schema=SCHEMA)
+
+
+async def insert_call(conn: Conn, call: JudgeCall) -> bool:
+    """Store a paid call with its event (one round trip; on its own or inside the run loop's
+    transaction); True when the evaluation was asked to cancel. Wake the relay after the
+    commit (RelayWaker)."""
+    args = call_args(call) + event_args(outgoing(call.reply.event))
+    return bool(await conn.fetchval(INSERT_CALL_AND_EVENT, *args))
 
 
 async def _insert_outcome(conn: Conn, unit: Unit, outcome: MetricOutcome) -> None:

@@ -230,8 +230,11 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
     async def get_evaluation(evaluation_id: str, who: Principal = caller) -> dict[str, Any]:
         d = deps()
         state = await _state(d, who, evaluation_id)
-        results = await d.repo.results(state.evaluation.id)
-        return ok(evaluation_view(state, results, await _actual(d, state)))
+        # The stored results and the ledger's actual cost at once (one waits on the database,
+        # the other on the ledger).
+        results, actual = await asyncio.gather(d.repo.results(state.evaluation.id),
+                                               _actual(d, state))  # fmt: skip
+        return ok(evaluation_view(state, results, actual))
 
     @router.post("/{evaluation_id}/cancel", status_code=202)
     async def cancel(evaluation_id: str, who: Principal = caller) -> JSONResponse:
