@@ -4,21 +4,29 @@ Requests are scheduled at fixed intervals whatever the replies do (open loop), a
 latency is measured from the request's *scheduled* time, so a stalled server is charged for
 the requests it delayed (no coordinated omission). Runs its own `python -m budget serve` on
 a scratch database (Kafka and PostgreSQL from REX_KAFKA_BOOTSTRAP / REX_PG_ADMIN_DSN,
-default the local ones), rate limits off, one process. Client: aiohttp with keep-alive.
+default the local ones), rate limits off, its Kafka consumer off unless --consumer (the
+pre-flight routes do not use it, and on a shared broker it would bill other traffic to the
+server CPU per request), one process. Client: a small Go load generator
+(bench/loadgen, stdlib only, built into .rex/bin with `go build`) when `go` is installed, so
+the client takes little of the CPU the server needs; else aiohttp with keep-alive.
 
 Targets: check p99 < 5 ms at 500 rps; reservation p99 < 10 ms at 200 rps. Then each is
 stepped up to find the highest offered rate still served with p99 < 100 ms. The server's
 CPU time per request is reported too: on a shared machine it moves less than latency does.
 
-    uv run python bench/budget_check.py [--seconds 10] [--step-seconds 5]
+    uv run python bench/budget_check.py [--seconds 10] [--step-seconds 5] [--client go]
 """
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import shutil
+import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import uuid4
 
 import aiohttp
@@ -30,6 +38,8 @@ console = Console()
 USERS = 20
 CHECK_TARGET_MS, RESERVE_TARGET_MS, BOUND_MS = 5.0, 10.0, 100.0
 STEPS = (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000)
+ROOT = Path(__file__).resolve().parents[1]
+LOADGEN = ROOT / ".rex" / "bin" / "budget-loadgen"
 Send = Callable[[int], Awaitable[int]]
 
 
@@ -112,39 +122,115 @@ async def setup(service: Running, session: aiohttp.ClientSession, org: str) -> N
             assert reply.status == 201, await reply.text()
 
 
-def senders(service: Running, session: aiohttp.ClientSession, org: str) -> tuple[Send, Send]:
-    """`check(i)` and `reserve(i)` as the evaluator would call them (a service token)."""
-    url, headers = service.process.url, service.headers(org, "evaluator", "service")
-    rng = random.Random(5)
+@dataclass(frozen=True)
+class Target:
+    """One pre-flight call as the evaluator makes it: path, body template, success status.
 
-    async def check(i: int) -> int:
-        body = {"project_id": "proj-1", "user_id": f"user-{i % USERS}", "estimated_cost": "0.25"}
-        async with session.post(f"{url}/api/v1/budgets/check", json=body, headers=headers) as r:
-            await r.read()
-            return r.status
+    The template's %USER% is a user number (request index mod USERS, or random), %UUID% a
+    fresh evaluation id; both clients fill it the same way.
+    """
 
-    async def reserve(i: int) -> int:
-        body = {
-            "project_id": "proj-1",
-            "user_id": f"user-{rng.randrange(USERS)}",
-            "estimated_cost": "0.25",
-            "evaluation_id": str(uuid4()),
-        }
-        path = f"{url}/api/v1/budgets/reservations"
-        async with session.post(path, json=body, headers=headers) as r:
-            await r.read()
-            return r.status
+    name: str
+    path: str
+    body: str
+    ok: int
+    random_user: bool
 
-    return check, reserve
+
+CHECK = Target(
+    "check",
+    "/api/v1/budgets/check",
+    '{"project_id": "proj-1", "user_id": "user-%USER%", "estimated_cost": "0.25"}',
+    200,
+    random_user=False,
+)
+RESERVE = Target(
+    "reservation",
+    "/api/v1/budgets/reservations",
+    '{"project_id": "proj-1", "user_id": "user-%USER%", "estimated_cost": "0.25",'
+    ' "evaluation_id": "%UUID%"}',
+    201,
+    random_user=True,
+)
+
+
+class Client:
+    """Runs constant-rate phases against the service, with aiohttp or the Go generator."""
+
+    def __init__(
+        self, service: Running, session: aiohttp.ClientSession, org: str, go: bool, conns: int
+    ) -> None:
+        self.url, self.session, self.go, self.conns = service.process.url, session, go, conns
+        # A service token, as the evaluator calls these.
+        self.headers = service.headers(org, "evaluator", "service")
+        assert service.process.proc is not None
+        self.pid = service.process.proc.pid
+        self.rng = random.Random(5)
+
+    async def run(self, label: str, target: Target, rate: float, seconds: float) -> Run:
+        if self.go:
+            return await self._go(label, target, rate, seconds)
+        return await open_loop(label, rate, seconds, self._sender(target), {target.ok}, self.pid)
+
+    def _sender(self, target: Target) -> Send:
+        url = f"{self.url}{target.path}"
+
+        async def send(i: int) -> int:
+            user = self.rng.randrange(USERS) if target.random_user else i % USERS
+            body = target.body.replace("%USER%", str(user)).replace("%UUID%", str(uuid4()))
+            data = body.encode()
+            headers = {**self.headers, "Content-Type": "application/json"}
+            async with self.session.post(url, data=data, headers=headers) as reply:
+                await reply.read()
+                return reply.status
+
+        return send
+
+    async def _go(self, label: str, target: Target, rate: float, seconds: float) -> Run:
+        args = [
+            str(LOADGEN),
+            f"-url={self.url}{target.path}",
+            f"-rate={rate}",
+            f"-duration={seconds}s",
+            f"-body={target.body}",
+            f"-users={USERS}",
+            f"-random-user={'true' if target.random_user else 'false'}",
+            f"-connections={self.conns}",
+            f"-ok={target.ok}",
+            f"-seed={self.rng.randrange(1 << 30)}",
+        ]
+        args += [f"-header={k}: {v}" for k, v in self.headers.items()]
+        cpu_before = cpu_seconds(self.pid)
+        proc = await asyncio.create_subprocess_exec(*args, stdout=subprocess.PIPE)
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"loadgen exited with {proc.returncode}")
+        found = json.loads(out)
+        latencies = [float(x) for x in found["latencies_ms"]]
+        run = Run(label, rate, latencies, int(found["errors"]), float(found["seconds"]))
+        run.server_cpu_ms = (cpu_seconds(self.pid) - cpu_before) * 1000 / max(len(latencies), 1)
+        return run
+
+
+def build_loadgen() -> bool:
+    """`go build` bench/loadgen into .rex/bin (cached by go); False without a Go toolchain."""
+    go = shutil.which("go")
+    if go is None:
+        return False
+    LOADGEN.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [go, "build", "-o", str(LOADGEN), "."], cwd=ROOT / "bench" / "loadgen", check=True
+    )
+    return True
 
 
 async def step_up(
-    name: str, send: Send, ok: set[int], seconds: float, top: float, pid: int
+    client: Client, target: Target, seconds: float, top: float
 ) -> tuple[float, list[Run]]:
     """Raise the offered rate step by step until p99 passes the bound; the last healthy."""
     best, runs = 0.0, []
     for rate in (r for r in STEPS if r <= top):
-        run = await open_loop(name, rate, seconds, send, ok, pid)
+        run = await client.run(f"{target.name} step", target, rate, seconds)
         runs.append(run)
         if not run.healthy:
             break
@@ -183,25 +269,21 @@ def bench_line(metric: str, value: float, unit: str, target: float | None = None
 
 async def measure(service: Running, args: argparse.Namespace) -> list[str]:
     connector = aiohttp.TCPConnector(limit=args.connections, keepalive_timeout=60)
-    assert service.process.proc is not None
-    pid = service.process.proc.pid
+    go = args.client != "aiohttp" and build_loadgen()
+    if args.client == "go" and not go:
+        raise SystemExit("--client go needs a Go toolchain on PATH")
     async with aiohttp.ClientSession(connector=connector) as session:
         org = f"org-bench-{uuid4().hex[:8]}"
         await setup(service, session, org)
-        check, reserve = senders(service, session, org)
-        await open_loop("warm-up", 100, 3, check, {200}, pid)
-        check_run = await open_loop("check", args.check_rate, args.seconds, check, {200}, pid)
+        client = Client(service, session, org, go, args.connections)
+        console.print(f"client: {'Go loadgen' if go else 'aiohttp'}")
+        await client.run("warm-up", CHECK, 100, 3)
+        check_run = await client.run("check", CHECK, args.check_rate, args.seconds)
         await asyncio.sleep(1.0)
-        reserve_run = await open_loop(
-            "reservation", args.reserve_rate, args.seconds, reserve, {201}, pid
-        )
+        reserve_run = await client.run("reservation", RESERVE, args.reserve_rate, args.seconds)
         await asyncio.sleep(1.0)
-        check_best, check_steps = await step_up(
-            "check step", check, {200}, args.step_seconds, args.top, pid
-        )
-        reserve_best, reserve_steps = await step_up(
-            "reservation step", reserve, {201}, args.step_seconds, args.top, pid
-        )
+        check_best, check_steps = await step_up(client, CHECK, args.step_seconds, args.top)
+        reserve_best, reserve_steps = await step_up(client, RESERVE, args.step_seconds, args.top)
     report([check_run, reserve_run, *check_steps, *reserve_steps])
     rate_c, rate_r = f"{args.check_rate:.0f}rps", f"{args.reserve_rate:.0f}rps"
     return [
@@ -221,6 +303,9 @@ async def main(args: argparse.Namespace) -> None:
         "REX_BUDGET_RATE_LIMIT_PER_PRINCIPAL": "0",
         "REX_BUDGET_RATE_LIMIT_PER_ORG": "0",
         "REX_BUDGET_DB_POOL_SIZE": str(args.pool),
+        # The pre-flight routes need no consumer; on a shared Kafka it would count other
+        # people's llm.cost.recorded traffic into the server CPU per request.
+        "REX_BUDGET_CONSUMER_ENABLED": "true" if args.consumer else "false",
     }
     async with local_service(admin_dsn=admin_dsn, bootstrap=bootstrap, env=env) as service:
         lines = await measure(service, args)
@@ -238,4 +323,15 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=float, default=6000.0, help="highest rate to try")
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--pool", type=int, default=20, help="the service's database pool")
+    parser.add_argument(
+        "--consumer",
+        action="store_true",
+        help="run the service's llm.cost.recorded consumer too (off: its CPU is not counted)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "go", "aiohttp"),
+        default="auto",
+        help="load client: the Go generator when go is installed (auto), or aiohttp",
+    )
     asyncio.run(main(parser.parse_args()))

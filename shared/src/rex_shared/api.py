@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -144,21 +145,46 @@ REQUEST_LATENCY = Histogram(
 )
 
 
+class MetricsMiddleware:
+    """Times every HTTP request by its route template (bounded label cardinality), as plain
+    ASGI: no BaseHTTPMiddleware task and stream per request. The time runs until the app has
+    sent the whole response; a request that ends in an unhandled error counts as a 500."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+        self._series: dict[tuple[str, str, int], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self._series_for(scope["method"], path, status).observe(time.perf_counter() - start)
+
+    def _series_for(self, method: str, path: str, status: int) -> Any:
+        key = (method, path, status)
+        series = self._series.get(key)
+        if series is None:  # as many as routes x methods x statuses: bounded
+            series = self._series[key] = REQUEST_LATENCY.labels(
+                self.service, method, path, str(status)
+            )
+        return series
+
+
 def install_metrics_middleware(app: FastAPI, service: str) -> None:
     """Time every request by its route template (bounded label cardinality)."""
-
-    @app.middleware("http")
-    async def _timed(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUEST_LATENCY.labels(service, request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - start
-        )
-        return response
+    app.add_middleware(MetricsMiddleware, service=service)
 
 
 ReadyCheck = Callable[[], Awaitable[None]]

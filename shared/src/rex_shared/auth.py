@@ -1,6 +1,8 @@
 """Bearer-JWT authentication: who calls, for which organization, with which roles."""
 
+import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
@@ -27,8 +29,51 @@ class Principal(BaseModel):
         return any(r in self.roles for r in roles)
 
 
+class TokenCache:
+    """token -> (principal, valid until); bounded, the least recently used out first.
+
+    Only tokens that passed verification go in, so a hit is a token this process already
+    checked; an entry is dropped at its `until` (never later than the token's exp).
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str, now: float) -> Principal | None:
+        """The principal of a token verified before and still valid at `now`."""
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if now >= entry[1]:
+            self._entries.pop(token, None)
+            return None
+        with contextlib.suppress(KeyError):  # dropped meanwhile by another thread: still valid
+            self._entries.move_to_end(token)
+        return entry[0]
+
+    def put(self, token: str, principal: Principal, until: float) -> None:
+        """Remember a verified token until `until` (Unix time)."""
+        if self._size <= 0:
+            return
+        self._entries[token] = (principal, until)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
 class JwtVerifier:
-    """HS256 (local secret) or RS256/ES256 (JWKS URL) with iss, aud, exp, nbf and bounded skew."""
+    """HS256 (local secret) or RS256/ES256 (JWKS URL) with iss, aud, exp, nbf and bounded skew.
+
+    Verified tokens are remembered (bounded LRU keyed by the token) until their exp, and at
+    most `cache_ttl_s` (the JWKS key cache's own lifetime, so a rotated-out key stops
+    working as soon as without the cache): callers such as the evaluator send the same token
+    for many requests, and checking its signature each time is a large share of a cheap
+    request's CPU. `cache_size=0` turns the cache off.
+    """
 
     def __init__(
         self,
@@ -38,6 +83,8 @@ class JwtVerifier:
         audience: str = "rex-api",
         leeway_s: int = 30,
         jwks_url: str | None = None,
+        cache_size: int = 10_000,
+        cache_ttl_s: float = 300.0,
     ) -> None:
         if not secret and not jwks_url:
             raise ValueError("a JWT secret or a JWKS URL is required")
@@ -47,9 +94,20 @@ class JwtVerifier:
         self._leeway = leeway_s
         # Production: keys come from the identity provider's JWKS, cached and refreshed by PyJWT.
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._cache, self._cache_ttl = TokenCache(cache_size), cache_ttl_s
 
     def verify(self, token: str) -> Principal:
-        """Decode and check a token, or raise APIError 401."""
+        """Decode and check a token, or raise APIError 401 (a token verified before and not
+        yet expired is answered from the cache)."""
+        now = time.time()
+        known = self._cache.get(token, now)
+        if known is not None:
+            return known
+        principal, exp = self._verify(token)
+        self._cache.put(token, principal, min(exp, now + self._cache_ttl))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             key, algorithms = self._key_for(token)
             claims = jwt.decode(
@@ -69,7 +127,9 @@ class JwtVerifier:
         roles = claims.get("roles") or []
         if not isinstance(roles, list):
             raise APIError(401, "INVALID_TOKEN", "roles must be a list")
-        return Principal(sub=str(claims["sub"]), org_id=org, roles=tuple(map(str, roles)))
+        principal = Principal(sub=str(claims["sub"]), org_id=org, roles=tuple(map(str, roles)))
+        exp = claims["exp"]  # required, and checked to be a number in the future (+ leeway)
+        return principal, float(exp) if isinstance(exp, int | float) else 0.0
 
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
         # The algorithm list is fixed per mode, never read from the token: no `alg: none`,

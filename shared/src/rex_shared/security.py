@@ -2,13 +2,14 @@
 
 import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rex_shared.api import APIError
 from rex_shared.auth import Principal
@@ -44,32 +45,102 @@ _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Cache-Control": "no-store",
 }
+_RAW_HEADERS = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _HEADERS.items()]
 _OPEN = ("/health", "/ready", "/metrics")
+_WITH_BODY = ("POST", "PUT", "PATCH")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (ASGI names are lower case), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class HttpPolicyMiddleware:
+    """The policy as plain ASGI (no BaseHTTPMiddleware task and body cache per request):
+    refuse plain HTTP behind a proxy (403) and oversized bodies (413), add security headers.
+
+    A body without Content-Length (chunked) is read as it arrives and refused as soon as it
+    passes the limit; one within it is handed on to the app unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, policy: HttpPolicy) -> None:
+        self.app, self.policy = app, policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy, limit = self.policy, self.policy.max_body_bytes
+        if policy.require_https and scope["path"] not in _OPEN:
+            proto = _header(scope, b"x-forwarded-proto") or scope.get("scheme", "http")
+            if proto.split(",")[0].strip() != "https":
+                await _deny(403, "HTTPS_REQUIRED", "use HTTPS")(scope, receive, send)
+                return
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _deny(413, "PAYLOAD_TOO_LARGE", f"body over {limit} bytes")(scope, receive, send)
+            return
+        if length is None and scope["method"] in _WITH_BODY:
+            buffered = await _read_body(receive, limit)
+            if buffered is None:  # the client went away mid-body: nobody to answer
+                return
+            if len(buffered) > limit:
+                await _deny(413, "PAYLOAD_TOO_LARGE", f"body over {limit} bytes")(
+                    scope, receive, send
+                )
+                return
+            receive = _replay(buffered, receive)
+        await self.app(
+            scope, receive, _with_security_headers(send) if policy.security_headers else send
+        )
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, stopping once past `limit` (None: the client disconnected)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit or not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the app the body read already, then what the server sends."""
+    pending = True
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def _with_security_headers(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            present = {name.lower() for name, _ in headers}
+            headers += [(k, v) for k, v in _RAW_HEADERS if k not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
 
 
 def install_http_policy(app: FastAPI, policy: HttpPolicy) -> None:
     """Refuse oversized bodies (413) and plain HTTP behind a proxy; add security headers."""
-
-    @app.middleware("http")
-    async def _policy(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if policy.require_https and request.url.path not in _OPEN:
-            proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-            if proto.split(",")[0].strip() != "https":
-                return _deny(403, "HTTPS_REQUIRED", "use HTTPS")
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > policy.max_body_bytes):
-            return _deny(413, "PAYLOAD_TOO_LARGE", f"body over {policy.max_body_bytes} bytes")
-        if length is None and request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()  # chunked: count what actually arrives
-            if len(body) > policy.max_body_bytes:
-                return _deny(413, "PAYLOAD_TOO_LARGE", f"body over {policy.max_body_bytes} bytes")
-        response = await call_next(request)
-        if policy.security_headers:
-            for name, value in _HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(HttpPolicyMiddleware, policy=policy)
 
 
 class RateLimiter:

@@ -9,10 +9,11 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
-from rex_shared.api import APIError, install_error_handlers
+from prometheus_client import REGISTRY
+from rex_shared.api import APIError, install_error_handlers, install_metrics_middleware
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency
 from rex_shared.security import HttpPolicy, install_http_policy
 
@@ -133,3 +134,74 @@ def test_the_principal_dependency_needs_a_bearer_token() -> None:
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json() == {
         "org": "o1"
     }
+
+
+def _chunked(body: bytes, size: int = 64) -> Iterator[bytes]:
+    for i in range(0, len(body), size):
+        yield body[i : i + size]
+
+
+def test_a_chunked_body_is_counted_as_it_arrives_and_handed_on_intact() -> None:
+    client = _app(HttpPolicy(max_body_bytes=200))
+    small = json.dumps({"x": "a" * 100}).encode()
+    headers = {"content-type": "application/json"}
+    r = client.post("/api/v1/echo", content=_chunked(small), headers=headers)
+    assert r.status_code == 200 and r.json() == {"x": "a" * 100}  # no Content-Length sent
+    big = json.dumps({"x": "a" * 1000}).encode()
+    r = client.post("/api/v1/echo", content=_chunked(big), headers=headers)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    bad = client.post("/api/v1/echo", content=b"{}", headers={**headers, "content-length": "x"})
+    assert bad.status_code in (400, 413)  # refused either by the server or by the policy
+
+
+def test_security_headers_do_not_replace_the_apps_own() -> None:
+    app = FastAPI()
+    install_http_policy(app, HttpPolicy(security_headers=True))
+
+    @app.get("/cached")
+    async def cached() -> Response:
+        return Response("x", headers={"Cache-Control": "max-age=60"})
+
+    r = TestClient(app).get("/cached")
+    assert r.headers["cache-control"] == "max-age=60"
+    assert r.headers.get_list("cache-control") == ["max-age=60"]
+    assert r.headers["x-frame-options"] == "DENY"
+    off = FastAPI()
+    install_http_policy(off, HttpPolicy())
+    off.get("/h")(cached)
+    assert "x-frame-options" not in TestClient(off).get("/h").headers
+
+
+def _count(route: str, status: str, service: str = "policy-test") -> float:
+    value = REGISTRY.get_sample_value(
+        "rex_http_request_duration_seconds_count",
+        {"service": service, "method": "GET", "route": route, "status": status},
+    )
+    return value or 0.0
+
+
+def test_requests_are_timed_by_route_template_and_status() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    install_metrics_middleware(app, "policy-test")
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        if item_id == 0:
+            raise APIError(404, "NOT_FOUND", "no such item")
+        if item_id == 13:
+            raise RuntimeError("boom")
+        return {"id": item_id}
+
+    client = TestClient(app, raise_server_exceptions=False)
+    before = {s: _count("/items/{item_id}", s) for s in ("200", "404", "500")}
+    assert client.get("/items/1").status_code == 200
+    assert client.get("/items/2").status_code == 200
+    assert client.get("/items/0").status_code == 404
+    assert client.get("/items/13").status_code == 500
+    unmatched = _count("unmatched", "404")
+    assert client.get("/nowhere").status_code == 404
+    assert _count("/items/{item_id}", "200") == before["200"] + 2
+    assert _count("/items/{item_id}", "404") == before["404"] + 1
+    assert _count("/items/{item_id}", "500") == before["500"] + 1
+    assert _count("unmatched", "404") == unmatched + 1

@@ -63,8 +63,10 @@ async def handle_cost_recorded(
         # Period rows are locked here, in (budget, period start) order, until commit.
         totals = await store.add_usage(counted)
         events = await _alerts(store, counted, totals, now(), new_id, forecast)
-        await store.shrink_holds(_spent(fresh))
         closures = await store.close_before(_cutoffs(counted))
+        # Last: shrinking holds moves the budgets' hold totals, the last lock every
+        # transaction takes (no period row is locked after it).
+        await store.shrink_holds(_spent(fresh))
         await store.enqueue(events + [period_closed_event(c) for c in closures])
 
 

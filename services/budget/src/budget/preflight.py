@@ -9,13 +9,13 @@ from uuid import UUID
 import asyncpg
 from rex_shared.api import APIError, NotFound
 
-from budget.adapters import budget_repo, period_repo, reservation_repo
-from budget.adapters.pg import Conn
+from budget.adapters import budget_repo, reservation_repo
+from budget.adapters.pg import Conn, Db
 from budget.adapters.reservation_repo import Reservation, ReservationStatus
 from budget.domain.exact import ZERO
 from budget.domain.holds import Standing, Verdict, judge
-from budget.domain.model import Budget, Payer
-from budget.domain.periods import PeriodBounds, period_bounds
+from budget.domain.model import Payer
+from budget.domain.periods import period_bounds
 from budget.domain.thresholds import canonical
 
 
@@ -29,25 +29,11 @@ class Request:
     estimated_cost: Decimal
 
 
-async def _applicable(conn: Conn, req: Request, now: datetime) -> list[tuple[Budget, PeriodBounds]]:
-    # Budgets with provider/model/metric filters apply too: an estimate does not say which
-    # the evaluation will use, so holding against them is the safe side.
-    payer = Payer(org_id=req.org_id, project_id=req.project_id, user_id=req.user_id)
-    budgets = await budget_repo.covering(conn, [payer])
-    return [(b, period_bounds(b.period, now, b.timezone)) for b in budgets]
-
-
-def _standings(
-    keys: list[tuple[Budget, PeriodBounds]], found: reservation_repo.Standings
-) -> list[Standing]:
-    return [Standing(b, found.usage.get(b.id, ZERO), found.held.get(b.id, ZERO)) for b, _ in keys]
-
-
-async def check(conn: Conn, req: Request, *, now: datetime) -> tuple[list[Standing], Verdict]:
-    """Would the estimate fit? Reads only (one query): no locks, no writes."""
+async def check(db: Db, req: Request, *, now: datetime) -> tuple[list[Standing], Verdict]:
+    """Would the estimate fit? Reads only (one statement): no locks, no writes."""
     payer = Payer(org_id=req.org_id, project_id=req.project_id, user_id=req.user_id)
     standings = []
-    for row in await budget_repo.covering_now(conn, payer, now):
+    for row in await budget_repo.covering_now(db, payer, now):
         budget = budget_repo.to_budget(row)
         bounds = period_bounds(budget.period, now, budget.timezone)
         # The latest row may belong to the grid before a period change: then nothing counts.
@@ -58,7 +44,7 @@ async def check(conn: Conn, req: Request, *, now: datetime) -> tuple[list[Standi
 
 
 async def reserve(
-    conn: Conn,
+    db: Db,
     req: Request,
     *,
     evaluation_id: UUID,
@@ -67,25 +53,17 @@ async def reserve(
     ttl: timedelta,
     new_id: Callable[[], UUID],
 ) -> tuple[Reservation, Verdict]:
-    """Hold the estimate against every applicable budget, or 409 BUDGET_EXCEEDED."""
-    keys = await _applicable(conn, req, now)
-    # Every reservation, on any instance, locks the same rows in the same order, so the
-    # check below and the insert after it are one step for everyone touching these budgets.
-    if keys:
-        await period_repo.lock(conn, keys)
-    found = await reservation_repo.standings(
-        conn,
-        [(b.id, p.start) for b, p in keys],
-        now=now,
-        evaluation=(req.org_id, evaluation_id),
-    )
-    if found.existing is not None:
-        existing = await _live(conn, req.org_id, evaluation_id, now)
-        if existing is not None:  # the same evaluation asking again: its hold stands
-            return existing, judge([], ZERO)
-    verdict = judge(_standings(keys, found), req.estimated_cost)
-    if verdict.exceeded:
-        raise _exceeded(verdict, req.estimated_cost)
+    """Hold the estimate against every applicable budget, or 409 BUDGET_EXCEEDED.
+
+    Two statements: the payer's budgets (their periods are computed here, in each budget's
+    timezone), then `reservation_repo.reserve`, which locks those periods and decides and
+    writes atomically, so reservations on any instance take turns on the same budgets.
+    """
+    # Budgets with provider/model/metric filters apply too: an estimate does not say which
+    # the evaluation will use, so holding against them is the safe side.
+    payer = Payer(org_id=req.org_id, project_id=req.project_id, user_id=req.user_id)
+    budgets = await budget_repo.payer_budgets(db, payer)
+    periods = [period_bounds(b.period, now, b.timezone) for b in budgets]
     reservation = Reservation(
         id=new_id(),
         org_id=req.org_id,
@@ -96,27 +74,35 @@ async def reserve(
         consumed_amount=ZERO,
         held_amount=req.estimated_cost,
         status="active",
-        budget_ids=[b.id for b, _ in keys],
+        budget_ids=[b.id for b in budgets],
         created_by=created_by,
         created_at=now,
         expires_at=now + ttl,
         ended_at=None,
         released_amount=None,
     )
+    hold = reservation_repo.Hold(
+        reservation,
+        period_starts=[p.start for p in periods],
+        period_ends=[p.end for p in periods],
+        limits=[b.limit_amount for b in budgets],
+        hard=[b.is_hard_limit for b in budgets],
+    )
     try:
-        return await reservation_repo.insert(conn, reservation), verdict
+        held = await reservation_repo.reserve(db, hold, now=now)
     except asyncpg.UniqueViolationError as exc:  # raced by the same evaluation (no budgets)
         raise APIError(409, "RESERVATION_EXISTS", "the evaluation already holds one") from exc
-
-
-async def _live(conn: Conn, org_id: str, evaluation_id: UUID, now: datetime) -> Reservation | None:
-    found = await reservation_repo.active_for(
-        conn, org_id=org_id, evaluation_id=evaluation_id, for_update=True
-    )
-    if found is not None and found.expires_at <= now:
-        await reservation_repo.end(conn, found.id, "expired")  # overdue, not yet swept
-        return None
-    return found
+    if held.outcome == "existing":  # the same evaluation asking again: its hold stands
+        assert held.reservation is not None
+        return held.reservation, judge([], ZERO)
+    standings = [Standing(b, u, h) for b, u, h in zip(budgets, held.usage, held.held, strict=True)]
+    verdict = judge(standings, req.estimated_cost)
+    if held.outcome == "exceeded":
+        # The database refused on the same exact comparison judge() makes.
+        assert verdict.exceeded, "the database and judge() disagree on a hard limit"
+        raise _exceeded(verdict, req.estimated_cost)
+    assert held.reservation is not None
+    return held.reservation, verdict
 
 
 def _exceeded(verdict: Verdict, requested: Decimal) -> APIError:

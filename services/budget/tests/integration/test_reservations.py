@@ -32,6 +32,20 @@ def ask(estimate: str, **change: Any) -> dict[str, Any]:
     }
 
 
+async def totals_match(db: asyncpg.Pool, *budget_ids: str) -> None:
+    """Each budget's running hold total (budget_holds) is the sum of its holds' rows."""
+    rows = await db.fetch(
+        "SELECT b.id, coalesce(t.held_amount, 0) AS total,"
+        " (SELECT coalesce(sum(h.held_amount), 0) FROM reservation_holds h"
+        "  WHERE h.budget_id = b.id) AS summed"
+        " FROM budgets b LEFT JOIN budget_holds t ON t.budget_id = b.id"
+        " WHERE b.id = ANY($1::uuid[])",
+        list(budget_ids),
+    )
+    assert len(rows) == len(budget_ids)
+    assert {str(r["id"]): r["total"] for r in rows} == {str(r["id"]): r["summed"] for r in rows}
+
+
 async def test_fifty_concurrent_ten_dollar_holds_on_a_hundred_dollar_budget_ten_succeed(
     client: httpx.AsyncClient,
     second_client: httpx.AsyncClient,
@@ -43,6 +57,13 @@ async def test_fifty_concurrent_ten_dollar_holds_on_a_hundred_dollar_budget_ten_
     budget_id = await create(client, admin, type="organization", limit_amount="100", name="cap")
     service = auth_headers(org, "evaluator", ("service",))
     instances = [client, second_client]
+    # Both instances' pools warmed up first, so neither wins the race below by having its
+    # database connections open already.
+    check = {"project_id": "proj-1", "user_id": "user-1", "estimated_cost": "10"}
+    warm = await asyncio.gather(
+        *(instances[i % 2].post(f"{BUDGETS}/check", json=check, headers=service) for i in range(40))
+    )
+    assert {r.status_code for r in warm} == {200}
     # Interleaved across the two instances (separate apps, separate pools), all at once.
     replies = await asyncio.gather(
         *(instances[i % 2].post(RESERVE, json=ask("10"), headers=service) for i in range(50))
@@ -62,6 +83,7 @@ async def test_fifty_concurrent_ten_dollar_holds_on_a_hundred_dollar_budget_ten_
         "SELECT sum(held_amount) FROM reservation_holds WHERE budget_id = $1", budget_id
     )
     assert held == D(100)
+    await totals_match(db, budget_id)
     served_by = {str(r.request.url.host) for r in replies if r.status_code == 201}
     assert served_by == {"budget", "budget-2"}
 
@@ -100,18 +122,17 @@ async def test_check_answers_without_side_effects(
 async def test_a_hold_shrinks_as_costs_arrive_and_settling_releases_the_rest(
     client: httpx.AsyncClient,
     producer: AIOKafkaProducer,
+    db: asyncpg.Pool,
     org: str,
     admin: dict[str, str],
 ) -> None:
     budget_id = await create(client, admin, type="organization", limit_amount="10")
+    user_budget = await create(client, admin, type="user", entity_id="user-1", limit_amount="50")
     made = await client.post(RESERVE, json=ask("6"), headers=admin)
     assert made.status_code == 201, made.text
     reservation = made.json()["data"]
-    assert (reservation["status"], reservation["held_amount"], reservation["budgets"]) == (
-        "active",
-        "6",
-        [budget_id],
-    )
+    assert (reservation["status"], reservation["held_amount"]) == ("active", "6")
+    assert sorted(reservation["budgets"]) == sorted([budget_id, user_budget])
     evaluation = reservation["evaluation_id"]
     await publish(
         producer,
@@ -127,6 +148,7 @@ async def test_a_hold_shrinks_as_costs_arrive_and_settling_releases_the_rest(
         return data if data["held_amount"] == "4.5" else None
 
     assert (await eventually(shrunk, what="the hold to shrink"))["consumed_amount"] == "1.5"
+    await totals_match(db, budget_id, user_budget)
     # Usage 1.5 + held 4.5 = 6: exactly 4 more fit, 4.01 does not.
     check = {"project_id": "proj-1", "user_id": "user-1", "estimated_cost": "4"}
     fits = await client.post(f"{BUDGETS}/check", json=check, headers=admin)
@@ -141,7 +163,9 @@ async def test_a_hold_shrinks_as_costs_arrive_and_settling_releases_the_rest(
     }
     again = await client.post(f"{path}/settle", headers=admin)
     assert again.json()["data"]["status"] == "settled"
+    await totals_match(db, budget_id, user_budget)
     assert (await client.post(RESERVE, json=ask("8.5"), headers=admin)).status_code == 201
+    await totals_match(db, budget_id, user_budget)
 
 
 async def test_the_same_evaluation_reserving_twice_gets_its_hold_back(
@@ -181,6 +205,43 @@ async def test_an_expired_hold_counts_for_nothing_and_the_sweep_marks_it(
         "SELECT count(*) FROM reservation_holds WHERE reservation_id = $1", made["id"]
     )
     assert holds == 0
+    await totals_match(db, *made["budgets"])
+
+
+async def test_an_evaluation_whose_hold_expired_unswept_gets_a_new_one(
+    client: httpx.AsyncClient, db: asyncpg.Pool, admin: dict[str, str]
+) -> None:
+    budget_id = await create(client, admin, type="organization", limit_amount="10")
+    body = ask("9")
+    first = (await client.post(RESERVE, json=body, headers=admin)).json()["data"]
+    for table, key in (("reservations", "id"), ("reservation_holds", "reservation_id")):
+        await db.execute(
+            f"UPDATE {table} SET expires_at = now() - interval '1 second' WHERE {key} = $1",
+            first["id"],
+        )
+    again = await client.post(RESERVE, json=body, headers=admin)
+    assert again.status_code == 201, again.text
+    assert again.json()["data"]["id"] != first["id"]
+    old = await get_data(client, f"{RESERVE}/{first['id']}", admin)
+    assert (old["status"], old["held_amount"]) == ("expired", "0")
+    await totals_match(db, budget_id)
+    held = await db.fetchval(
+        "SELECT sum(held_amount) FROM reservation_holds WHERE budget_id = $1", budget_id
+    )
+    assert held == D(9)
+
+
+async def test_a_refused_reservation_writes_nothing(
+    client: httpx.AsyncClient, db: asyncpg.Pool, admin: dict[str, str]
+) -> None:
+    budget_id = await create(client, admin, type="project", entity_id="proj-1", limit_amount="5")
+    refused = await client.post(RESERVE, json=ask("5.01"), headers=admin)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "BUDGET_EXCEEDED")
+    for table in ("budget_periods", "reservation_holds", "budget_holds"):
+        rows = await db.fetchval(f"SELECT count(*) FROM {table} WHERE budget_id = $1", budget_id)
+        assert rows == 0, table
+    assert (await client.post(RESERVE, json=ask("5"), headers=admin)).status_code == 201
+    await totals_match(db, budget_id)
 
 
 async def test_who_may_check_reserve_and_settle(

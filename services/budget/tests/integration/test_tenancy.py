@@ -20,6 +20,7 @@ TABLES = [
     "period_closures",
     "reservations",
     "reservation_holds",
+    "budget_holds",
 ]
 
 

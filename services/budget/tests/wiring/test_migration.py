@@ -17,6 +17,7 @@ TENANT_TABLES = [
     "period_closures",
     "reservations",
     "reservation_holds",
+    "budget_holds",
 ]
 
 

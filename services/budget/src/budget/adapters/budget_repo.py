@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from budget.adapters.pg import Conn
+from budget.adapters.pg import Conn, Db
 from budget.domain.model import BUDGET_TYPES, Budget, Payer
 from budget.domain.thresholds import canonical
 
@@ -186,20 +186,26 @@ async def covering(conn: Conn, payers: Sequence[Payer]) -> list[Budget]:
     return [to_budget(r) for r in rows]
 
 
-async def covering_now(conn: Conn, payer: Payer, now: datetime) -> list[asyncpg.Record]:
-    """In one round trip: the payer's active budgets, each with its latest period row that
-    started by `now` (p_start, p_end, p_usage) and its unexpired holds (held)."""
-    return await conn.fetch(
-        f"SELECT {prefixed('b')}, p.period_start AS p_start, p.period_end AS p_end,"
-        f" p.usage_amount AS p_usage, h.held {_COVERING}"
-        " LEFT JOIN LATERAL (SELECT period_start, period_end, usage_amount FROM budget_periods"
-        " WHERE budget_id = b.id AND period_start <= $4 ORDER BY period_start DESC LIMIT 1) p"
-        " ON true LEFT JOIN LATERAL (SELECT sum(held_amount) AS held FROM reservation_holds"
-        " WHERE budget_id = b.id AND expires_at > $4) h ON true"
-        " WHERE b.archived_at IS NULL ORDER BY b.id",
-        *_payer_keys([payer]),
+async def covering_now(db: Db, payer: Payer, now: datetime) -> list[asyncpg.Record]:
+    """In one statement (the SQL function `preflight_standings`, which scopes itself to the
+    payer's org): the payer's active budgets, each with its latest period row that started by
+    `now` (p_start, p_end, p_usage) and its unexpired holds (held). Reads only."""
+    return await db.fetch(
+        "SELECT * FROM preflight_standings($1, $2, $3, $4)",
+        payer.org_id,
+        payer.project_id,
+        payer.user_id,
         now,
     )
+
+
+async def payer_budgets(db: Db, payer: Payer) -> list[Budget]:
+    """The payer's active budgets (org, project, user), by id, in one statement scoped to the
+    payer's org (the SQL function `payer_budgets`)."""
+    rows = await db.fetch(
+        "SELECT * FROM payer_budgets($1, $2, $3)", payer.org_id, payer.project_id, payer.user_id
+    )
+    return [to_budget(r) for r in rows]
 
 
 def prefixed(alias: str) -> str:

@@ -10,6 +10,8 @@ from rex_shared.db import bypass_rls, scope_to_org
 
 # `pool.acquire()` hands out a proxy; at runtime it passes for a Connection, in the stubs not.
 Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+# What runs one self-contained statement: a connection, or the pool (which lends one for it).
+Db: TypeAlias = asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
 
 
 def connection(conn: Conn) -> asyncpg.Connection:

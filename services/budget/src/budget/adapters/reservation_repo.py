@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from budget.adapters.pg import Conn
+from budget.adapters.pg import Conn, Db
 from budget.domain.thresholds import canonical
 
 _COLUMNS = (
@@ -17,6 +17,9 @@ _COLUMNS = (
     " held_amount, status, budget_ids, created_by, created_at, expires_at, ended_at,"
     " released_amount"
 )
+
+
+_FIELDS = [c.strip() for c in _COLUMNS.split(",")]
 
 
 ReservationStatus = Literal["active", "settled", "expired"]
@@ -43,7 +46,7 @@ class Reservation:
     released_amount: Decimal | None
 
 
-def _reservation(row: asyncpg.Record) -> Reservation:
+def _reservation(row: asyncpg.Record | dict[str, object]) -> Reservation:
     values = dict(row)
     for money in ("estimated_cost", "consumed_amount", "held_amount", "released_amount"):
         if values[money] is not None:
@@ -52,85 +55,62 @@ def _reservation(row: asyncpg.Record) -> Reservation:
     return Reservation(**values)
 
 
+ReserveOutcome = Literal["created", "existing", "exceeded"]
+
+
 @dataclass(frozen=True)
-class Standings:
-    """Usage and unexpired holds per budget, and the evaluation's active reservation."""
+class Hold:
+    """What to hold: a new reservation's fields and the budgets' periods and limits."""
 
-    usage: dict[UUID, Decimal]
-    held: dict[UUID, Decimal]
-    existing: UUID | None
-
-
-async def standings(
-    conn: Conn,
-    keys: Sequence[tuple[UUID, datetime]],
-    *,
-    now: datetime,
-    evaluation: tuple[str, UUID] | None = None,
-) -> Standings:
-    """One round trip: each (budget, period)'s usage and active holds (an expired hold
-    counts for nothing, swept or not), and whether `evaluation` already holds one."""
-    rows = await conn.fetch(
-        "SELECT e.existing, k.budget_id, coalesce(p.usage_amount, 0) AS usage,"
-        " coalesce(h.held, 0) AS held FROM (SELECT (SELECT r.id FROM reservations r"
-        " WHERE r.org_id = $4 AND r.evaluation_id = $5 AND r.status = 'active') AS existing) e"
-        " LEFT JOIN unnest($1::uuid[], $2::timestamptz[]) AS k(budget_id, period_start) ON true"
-        " LEFT JOIN budget_periods p"
-        " ON p.budget_id = k.budget_id AND p.period_start = k.period_start"
-        " LEFT JOIN LATERAL (SELECT sum(held_amount) AS held FROM reservation_holds"
-        " WHERE budget_id = k.budget_id AND expires_at > $3) h ON true",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        now,
-        evaluation[0] if evaluation else None,
-        evaluation[1] if evaluation else None,
-    )
-    found = [r for r in rows if r["budget_id"] is not None]
-    return Standings(
-        usage={r["budget_id"]: canonical(r["usage"]) for r in found},
-        held={r["budget_id"]: canonical(r["held"]) for r in found},
-        existing=rows[0]["existing"] if rows else None,
-    )
+    reservation: Reservation
+    period_starts: list[datetime]
+    period_ends: list[datetime]
+    limits: list[Decimal]
+    hard: list[bool]
 
 
-async def active_for(
-    conn: Conn, *, org_id: str, evaluation_id: UUID, for_update: bool = False
-) -> Reservation | None:
-    """The evaluation's active reservation, if any."""
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM reservations WHERE org_id = $1 AND evaluation_id = $2"
-        f" AND status = 'active'{lock}",
-        org_id,
-        evaluation_id,
-    )
-    return _reservation(row) if row else None
+@dataclass(frozen=True)
+class Held:
+    """What `reserve` did, with each budget's usage and unexpired holds before this one."""
+
+    outcome: ReserveOutcome
+    usage: list[Decimal]
+    held: list[Decimal]
+    reservation: Reservation | None
 
 
-async def insert(conn: Conn, r: Reservation) -> Reservation:
-    """Store an active reservation and its hold on each budget (one statement)."""
-    row = await conn.fetchrow(
-        "WITH made AS (INSERT INTO reservations (id, org_id, evaluation_id, project_id, user_id,"
-        " estimated_cost, held_amount, status, budget_ids, created_by, created_at, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11)"
-        f" RETURNING {_COLUMNS}), holds AS (INSERT INTO reservation_holds (budget_id,"
-        " reservation_id, org_id, held_amount, expires_at)"
-        " SELECT b, $1, $2, $7, $11 FROM unnest($8::uuid[]) AS b)"
-        " SELECT * FROM made",
-        r.id,
+async def reserve(db: Db, hold: Hold, *, now: datetime) -> Held:
+    """Hold the estimate against every budget (in `hold.reservation.budget_ids` order)
+    atomically, in one statement (the SQL function `preflight_reserve`): the periods locked
+    in lock order, the evaluation's live reservation returned if it has one, refused
+    ('exceeded', nothing written) when usage + holds + estimate would pass a hard limit."""
+    r = hold.reservation
+    row = await db.fetchrow(
+        "SELECT * FROM preflight_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+        " $13, $14)",
         r.org_id,
         r.evaluation_id,
+        now,
+        r.estimated_cost,
+        r.budget_ids,
+        hold.period_starts,
+        hold.period_ends,
+        hold.limits,
+        hold.hard,
+        r.id,
         r.project_id,
         r.user_id,
-        r.estimated_cost,
-        r.held_amount,
-        r.budget_ids,
         r.created_by,
-        r.created_at,
         r.expires_at,
     )
     assert row is not None
-    return _reservation(row)
+    stored = _reservation({c: row[c] for c in _FIELDS}) if row["id"] is not None else None
+    return Held(
+        outcome=row["outcome"],
+        usage=[canonical(u) for u in row["usages"]],
+        held=[canonical(h) for h in row["helds"]],
+        reservation=stored,
+    )
 
 
 async def get(
@@ -154,7 +134,7 @@ async def end(conn: Conn, reservation_id: UUID, status: ReservationStatus) -> Re
         reservation_id,
         status,
     )
-    await conn.execute("DELETE FROM reservation_holds WHERE reservation_id = $1", reservation_id)
+    await _drop_holds(conn, [reservation_id])
     assert row is not None
     return _reservation(row)
 
@@ -181,9 +161,18 @@ async def shrink(conn: Conn, spent: Sequence[tuple[str, UUID, Decimal]]) -> int:
         [s[2] for s in spent],
     )
     if rows:
+        # The holds' rows are changed only under their reservation's row lock (taken above),
+        # so `old` reads what this statement replaces.
         await conn.execute(
-            "UPDATE reservation_holds h SET held_amount = n.held FROM"
-            " unnest($1::uuid[], $2::numeric[]) AS n(id, held) WHERE h.reservation_id = n.id",
+            "WITH n AS (SELECT * FROM unnest($1::uuid[], $2::numeric[]) AS n(id, held)),"
+            " old AS (SELECT h.budget_id, h.org_id, n.held - h.held_amount AS delta"
+            " FROM reservation_holds h JOIN n ON h.reservation_id = n.id),"
+            " changed AS (UPDATE reservation_holds h SET held_amount = n.held FROM n"
+            " WHERE h.reservation_id = n.id)"
+            " INSERT INTO budget_holds (budget_id, org_id, held_amount)"
+            " SELECT budget_id, min(org_id), sum(delta) FROM old"
+            " GROUP BY budget_id ORDER BY budget_id ON CONFLICT (budget_id)"
+            " DO UPDATE SET held_amount = budget_holds.held_amount + EXCLUDED.held_amount",
             [r["id"] for r in rows],
             [r["held_amount"] for r in rows],
         )
@@ -202,7 +191,23 @@ async def expire_due(conn: Conn, now: datetime, limit: int = 1000) -> list[UUID]
     )
     ids = [r["id"] for r in rows]
     if ids:
-        await conn.execute(
-            "DELETE FROM reservation_holds WHERE reservation_id = ANY($1::uuid[])", ids
-        )
+        await _drop_holds(conn, ids)
     return ids
+
+
+# Every change to reservation_holds moves budget_holds (the per-budget totals) in the same
+# statement, through add_to_hold_totals: rows in budget order, the last lock the transaction
+# takes (migrations/budget/0004_hold_totals.sql).
+
+
+async def _drop_holds(conn: Conn, reservation_ids: Sequence[UUID]) -> None:
+    """Delete the reservations' holds and take them off their budgets' totals."""
+    await conn.execute(
+        "WITH gone AS (DELETE FROM reservation_holds WHERE reservation_id = ANY($1::uuid[])"
+        " RETURNING budget_id, org_id, held_amount)"
+        " INSERT INTO budget_holds (budget_id, org_id, held_amount)"
+        " SELECT budget_id, min(org_id), -sum(held_amount) FROM gone"
+        " GROUP BY budget_id ORDER BY budget_id ON CONFLICT (budget_id)"
+        " DO UPDATE SET held_amount = budget_holds.held_amount + EXCLUDED.held_amount",
+        list(reservation_ids),
+    )

@@ -1,5 +1,6 @@
 """Request dependencies: the verified caller, role checks, and the runtime's pool and policy."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
@@ -53,6 +54,26 @@ def require_self(caller: Principal, user_id: str) -> None:
         raise APIError(403, "FORBIDDEN", "a member may act only for their own user_id")
 
 
+@dataclass(frozen=True)
+class Preflight:
+    """What a pre-flight route needs, resolved as one dependency (these are the evaluator's
+    per-evaluation calls: each dependency FastAPI resolves costs CPU on every request)."""
+
+    caller: Principal
+    pool: asyncpg.Pool
+    settings: Settings
+
+
+def _preflight(*roles: str) -> Any:
+    async def resolve(request: Request) -> Preflight:
+        caller = await _caller(request)
+        require_role(caller, *roles)  # 403 before any complaint about the body
+        runtime = request.app.state.runtime
+        return Preflight(caller, await _pool(request), runtime.settings)
+
+    return resolve
+
+
 Caller = Annotated[Principal, Depends(_caller)]
 Admin = Annotated[Principal, Depends(_needs("admin"))]
 Acknowledger = Annotated[Principal, Depends(_needs("admin", "member"))]
@@ -60,4 +81,6 @@ Acknowledger = Annotated[Principal, Depends(_needs("admin", "member"))]
 Checker = Annotated[Principal, Depends(_needs("admin", "viewer", "member", "service"))]
 Reserver = Annotated[Principal, Depends(_needs("admin", "member", "service"))]
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+CheckContext = Annotated[Preflight, Depends(_preflight("admin", "viewer", "member", "service"))]
+ReserveContext = Annotated[Preflight, Depends(_preflight("admin", "member", "service"))]
 Config = Annotated[Settings, Depends(_settings)]

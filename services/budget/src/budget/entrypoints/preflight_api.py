@@ -1,10 +1,11 @@
 """`/api/v1/budgets/check` and `/api/v1/budgets/reservations`: before an evaluation spends."""
 
 import logging
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from rex_shared.api import Envelope, NotFound, ok
 from rex_shared.auth import Principal
 
@@ -13,11 +14,19 @@ from budget.adapters import reservation_repo
 from budget.adapters.pg import scoped
 from budget.adapters.reservation_repo import Reservation
 from budget.domain.holds import LimitWarning, Verdict
-from budget.entrypoints.deps import Checker, Config, Pool, Reserver, own, require_self
+from budget.entrypoints.deps import (
+    CheckContext,
+    Checker,
+    Pool,
+    ReserveContext,
+    Reserver,
+    own,
+    require_self,
+)
+from budget.entrypoints.fast_json import fast_json
 from budget.entrypoints.preflight_schemas import (
     CheckIn,
     CheckOut,
-    ExceededOut,
     ReservationIn,
     ReservationOut,
     SettleOut,
@@ -50,35 +59,41 @@ def _audit(request: Request, caller: Principal, what: str, evaluation: UUID | No
         )
 
 
+# The two calls the evaluator makes before every evaluation answer with a Response built
+# here (orjson, plain values): the same JSON the response models describe, without building
+# and serializing the models for each request. Each runs as one SQL function call that
+# scopes itself to the caller's org (see budget.adapters.budget_repo and reservation_repo).
+
+
 @router.post("/check", response_model=Envelope[CheckOut])
-async def check_budget(body: CheckIn, caller: Checker, pool: Pool) -> dict[str, Any]:
+async def check_budget(body: CheckIn, ctx: CheckContext) -> Response:
     """Would `estimated_cost` fit every budget of this org, project and user? No side
     effects: nothing is held; hard limits that would be passed are listed in `exceeded`."""
-    req = _request(body, caller)
-    async with scoped(pool, caller.org_id) as conn:
-        _, verdict = await preflight.check(conn, req, now=utcnow())
-    return ok(_check_out(verdict))
+    req = _request(body, ctx.caller)
+    _, verdict = await preflight.check(ctx.pool, req, now=utcnow())
+    return fast_json(ok(_check_json(verdict)))
 
 
 @router.post("/reservations", status_code=201, response_model=Envelope[ReservationOut])
 async def create_reservation(
-    body: ReservationIn, request: Request, caller: Reserver, pool: Pool, settings: Config
-) -> dict[str, Any]:
+    body: ReservationIn, request: Request, ctx: ReserveContext
+) -> Response:
     """Hold `estimated_cost` against every applicable budget at once, or 409
     BUDGET_EXCEEDED naming the budget. The same evaluation asking again gets its hold back."""
-    req = _request(body, caller)
-    _audit(request, caller, "reservation requested", body.evaluation_id)
-    async with scoped(pool, caller.org_id) as conn:
+    req = _request(body, ctx.caller)
+    _audit(request, ctx.caller, "reservation requested", body.evaluation_id)
+    # One connection for both statements (each its own transaction: see preflight.reserve).
+    async with ctx.pool.acquire() as conn:
         reservation, verdict = await preflight.reserve(
             conn,
             req,
             evaluation_id=body.evaluation_id,
-            created_by=caller.sub,
+            created_by=ctx.caller.sub,
             now=utcnow(),
-            ttl=settings.reservation_ttl,
+            ttl=ctx.settings.reservation_ttl,
             new_id=uuid4,
         )
-    return ok(_reservation_out(reservation, verdict.warnings))
+    return fast_json(ok(_reservation_json(reservation, verdict.warnings)), status=201)
 
 
 @router.get("/reservations/{reservation_id}", response_model=Envelope[ReservationOut])
@@ -123,19 +138,54 @@ def _warnings(warnings: list[LimitWarning]) -> list[WarningOut]:
     ]
 
 
-def _check_out(verdict: Verdict) -> CheckOut:
+def _money(amount: Decimal) -> str:
+    return format(amount, "f")  # as rex_shared.money.Money serializes
+
+
+def _warnings_json(warnings: list[LimitWarning]) -> list[dict[str, Any]]:
+    return [
+        {
+            "budget_id": w.budget.id,
+            "budget_name": w.budget.name,
+            "message": w.message,
+            "usage_percent_after": _money(w.usage_percent_after),
+        }
+        for w in warnings
+    ]
+
+
+def _check_json(verdict: Verdict) -> dict[str, Any]:
+    """CheckOut as JSON values."""
     exceeded = [
-        ExceededOut(
-            budget_id=s.budget.id,
-            budget_name=s.budget.name,
-            limit_amount=s.budget.limit_amount,
-            usage_amount=s.usage,
-            held_amount=s.held,
-        )
+        {
+            "budget_id": s.budget.id,
+            "budget_name": s.budget.name,
+            "limit_amount": _money(s.budget.limit_amount),
+            "usage_amount": _money(s.usage),
+            "held_amount": _money(s.held),
+        }
         for s in verdict.exceeded
     ]
-    warnings = _warnings(verdict.warnings)
-    return CheckOut(allowed=verdict.allowed, exceeded=exceeded, warnings=warnings)
+    warnings = _warnings_json(verdict.warnings)
+    return {"allowed": verdict.allowed, "exceeded": exceeded, "warnings": warnings}
+
+
+def _reservation_json(r: Reservation, warnings: list[LimitWarning]) -> dict[str, Any]:
+    """ReservationOut as JSON values."""
+    return {
+        "id": r.id,
+        "evaluation_id": r.evaluation_id,
+        "status": r.status,
+        "held_amount": _money(r.held_amount),
+        "expires_at": r.expires_at,
+        "budgets": r.budget_ids,
+        "warnings": _warnings_json(warnings),
+        "estimated_cost": _money(r.estimated_cost),
+        "consumed_amount": _money(r.consumed_amount),
+        "project_id": r.project_id,
+        "user_id": r.user_id,
+        "created_at": r.created_at,
+    }
 
 
 def _reservation_out(r: Reservation, warnings: list[LimitWarning]) -> ReservationOut:

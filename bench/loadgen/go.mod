@@ -1,0 +1,3 @@
+module rex/bench/loadgen
+
+go 1.22
