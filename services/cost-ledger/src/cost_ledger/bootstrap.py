@@ -1,6 +1,7 @@
-"""Wires the real adapters: pool, producer, topics, price book, broker, outbox relay, app."""
+"""Wires the real adapters: pool, producer, topics, price book, consumers, outbox relay, app."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -10,7 +11,6 @@ from functools import partial
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier
 from rex_shared.consumer import BatchConsumer, fast_decode
@@ -97,42 +97,55 @@ class Runtime:
             stack.push_async_callback(_cancel, asyncio.create_task(self._reload_forever()))
             stack.push_async_callback(_cancel, asyncio.create_task(self._top_evaluations_forever()))
             # Big relay batches, sent as record batches, keep up with the consumer at full ingest.
-            relay = OutboxRelay(self.pool, self.producer, schema=s.db_schema, batch_size=2000,
+            relay = OutboxRelay(self.pool, self.producer, schema=s.db_schema, batch_size=5000,
                                 sender=send_events_batched)  # fmt: skip
             await relay.start()
             stack.push_async_callback(relay.stop)
-            # Several group members in one process: while one waits for PostgreSQL, another
-            # prices its batch (each commits its own partitions' offsets after its own commit).
+            # Group members in this process (one by default): each keeps `consumer_depth`
+            # batches in flight, so one is priced while another waits for PostgreSQL.
             for member in range(s.consumer_concurrency):
-                broker = self._broker(member)
-                await broker.start()
-                stack.push_async_callback(broker.stop)  # first to stop: no batch half done
+                calls = self._consumer(member)
+                await calls.start()
+                stack.push_async_callback(calls.stop)  # first to stop: no batch half done
+            if s.gc_freeze:
+                settle_gc()
             log.info("cost-ledger started with %d catalog rows", self.book.size)
             yield
 
-    def _broker(self, member: int) -> KafkaBroker:
+    def _consumer(self, member: int) -> consumer.CallsConsumer:
         s, producer = self.settings, self.producer
         assert producer is not None
-        broker = KafkaBroker(
-            # Per-batch "Received"/"Processed" lines would dominate the log at full ingest.
-            s.kafka_bootstrap,
-            client_id=f"{SERVICE}-{member}",
-            logger=logging.getLogger("cost_ledger.broker"),
-            log_level=logging.DEBUG,
-        )
         handle = partial(
             record_calls, store=self.get_store(), book=self.get_book, now=utcnow,
             observe=metrics.observe_added, observe_lag=metrics.observe_lag,
         )  # fmt: skip
         batches = BatchConsumer(name=SERVICE, model=LlmCallCompleted, handle=handle,
                                 producer=producer, decoder=fast_decode)  # fmt: skip
-        consumer.subscribe(
-            broker, batches, topic=s.calls_topic, group_id=s.consumer_group,
+        return consumer.CallsConsumer(
+            batches, bootstrap=s.kafka_bootstrap, topic=s.calls_topic,
+            group_id=s.consumer_group, client_id=f"{SERVICE}-{member}",
             max_records=s.consumer_max_records,
             max_partition_fetch_bytes=s.consumer_max_partition_fetch_bytes,
-            session_timeout_ms=s.consumer_session_timeout_ms,
+            session_timeout_ms=s.consumer_session_timeout_ms, depth=s.consumer_depth,
         )  # fmt: skip
-        return broker
+
+
+def settle_gc() -> None:
+    """Move everything built at startup (FastAPI, pydantic schemas, the price catalog, the
+    genai-prices snapshot) out of the collector's sight, and collect young objects less often.
+
+    A polled batch allocates ~100 objects per call; with the default thresholds every batch set
+    off collections that walked the whole startup heap again (about a tenth of the process's
+    CPU per event in bench/ledger_ingest.py). Frozen objects are still freed by reference
+    counting; only cycles among them are never collected.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
+GC_GEN0_THRESHOLD = 10_000
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -23,12 +23,17 @@ class Settings(ServiceSettings):
     db_pool_max: int = 10
     consumer_group: str = "cost-ledger"
     # Big batches: one database round trip prices and records thousands of calls.
-    consumer_max_records: int = 2000
-    consumer_max_partition_fetch_bytes: int = 4 * 1024 * 1024
+    consumer_max_records: int = 5000
+    consumer_max_partition_fetch_bytes: int = 8 * 1024 * 1024
     # Consumers of the group inside this process (each takes some partitions).
-    consumer_concurrency: int = Field(2, ge=1, le=16)
+    consumer_concurrency: int = Field(1, ge=1, le=16)
+    # Polled batches each of them processes at once (one transaction each; offsets committed
+    # in poll order): while one batch waits for PostgreSQL the next is decoded and priced.
+    consumer_depth: int = Field(2, ge=1, le=8)
     # How long the group waits for a silent (killed) member before handing its partitions on.
     consumer_session_timeout_ms: int = Field(10_000, ge=6_000)
+    # Freeze the startup heap and raise gen-0's threshold once started (bootstrap.settle_gc).
+    gc_freeze: bool = True
     # Topics are set once in rex_shared.topics; overridable only so a benchmark can run a ledger
     # on its own topics without flooding everyone else's consumers.
     calls_topic: str = topics.LLM_CALL_COMPLETED

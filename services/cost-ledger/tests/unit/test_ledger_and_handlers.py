@@ -4,7 +4,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -13,6 +13,7 @@ from cost_ledger.domain.ledger import (
     LedgerEntry,
     cost_data,
     cost_event_id,
+    cost_payloads,
     cost_recorded,
     entry_for,
 )
@@ -110,3 +111,50 @@ def test_the_unvalidated_cost_event_equals_the_validated_one() -> None:
     fast = cost_data(entry)
     checked = LlmCostRecorded.model_validate(fast.model_dump())
     assert fast == checked and fast.model_dump_json() == checked.model_dump_json()
+
+
+def test_the_fast_cost_event_id_is_the_uuid5_of_the_contract() -> None:
+    for _ in range(200):
+        call_id = uuid4()
+        assert cost_event_id(call_id) == str(uuid5(REX_NAMESPACE, f"cost:{call_id}"))
+
+
+def _entries() -> list[LedgerEntry]:
+    odd = 'metric "quoted" \\ back\\slash \n\t\x01 éü 漢字 \u2028'
+    calls = [
+        call(uuid4()),
+        call(None, metric=None, status="failed", error="boom", usage=Usage()),
+        call(uuid4(), model="mystery-model-1"),  # unpriced: price_id null, zero cost
+        call(uuid4(), metric=odd, org_id=odd, project_id=odd, user_id=odd),
+        call(uuid4(), provider="anthropic", model="claude-sonnet-4-5-20250929",
+             usage=Usage(input_tokens=250_000, cache_read_tokens=1000, cache_write_tokens=2000,
+                         cache_write_1h_tokens=500, output_tokens=900, reasoning_tokens=100,
+                         web_search_requests=3)),
+        call(uuid4(), completed_at=NOW.replace(microsecond=0)),
+        call(uuid4(), completed_at=NOW.replace(microsecond=123)),
+        # naive (no offset written); unpriced, since a naive instant cannot be priced
+        call(uuid4(), model="mystery-model-1", completed_at=datetime(2025, 7, 1, 12, 30)),
+        call(uuid4(), completed_at=NOW.astimezone(timezone(timedelta(hours=2)))),
+        call(uuid4(), completed_at=NOW.astimezone(timezone(timedelta(0)))),
+        call(uuid4(), service_tier="flex", batch=True),
+    ]  # fmt: skip
+    entries = [entry_for(str(c.call_id), c, BOOK, now=NOW) for c in calls]
+    entries.append(entry_for("x", call(uuid4()), BOOK, now=datetime(2025, 7, 1, 12, 0, 1)))
+    return entries
+
+
+def test_the_hand_written_cost_payload_is_byte_for_byte_pydantics() -> None:
+    entries = _entries()
+    assert cost_payloads(entries) == [cost_data(e).model_dump_json().encode() for e in entries]
+    for payload in cost_payloads(entries):
+        LlmCostRecorded.model_validate_json(payload)
+
+
+def test_a_price_plan_quotes_what_the_book_quotes() -> None:
+    for e in _entries():
+        c = e.call
+        quote = BOOK.quote(c.usage, provider=c.provider, model=c.model, at=c.completed_at,
+                           service_tier=c.service_tier, batch=c.batch, org_id=c.org_id)  # fmt: skip
+        assert (e.model_id, e.price_id, e.status) == (
+            quote.model_id, quote.row.id if quote.row else None, quote.status)  # fmt: skip
+        assert e.cost == quote.cost and e.cost == type(e.cost).model_validate(e.cost.model_dump())

@@ -20,7 +20,7 @@ from cost_ledger.adapters.ledger_sql import (
 )
 from cost_ledger.adapters.sql import columns
 from cost_ledger.domain.aggregates import COST_FIELDS, TOKEN_FIELDS
-from cost_ledger.domain.ledger import SOURCE, LedgerEntry, cost_data, cost_event_id
+from cost_ledger.domain.ledger import SOURCE, LedgerEntry, cost_event_id, cost_payloads
 from cost_ledger.domain.repricing import Adjustment, Recorded, Scope, adjustment_event
 
 _ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -115,8 +115,9 @@ class PgLedgerTx:
         """Insert new calls (duplicates skipped) with their aggregates and cost events."""
         if not entries:
             return []
-        keys = [(e.call_id, 0, cost_event_id(e.call_id), cost_data(e).model_dump_json().encode())
-                for e in entries]  # fmt: skip
+        payloads = cost_payloads(entries)
+        keys = [(e.call_id, 0, cost_event_id(e.call_id), p)
+                for e, p in zip(entries, payloads, strict=True)]  # fmt: skip
         args = [*columns([_row(e) for e in entries], len(_ENTRY_COLUMNS)),
                 *self._outbox_args(at, keys)]  # fmt: skip
         return await self._run(_CHARGES, args)

@@ -64,6 +64,33 @@ def normalize_tier(service_tier: str | None, batch: bool) -> tuple[str, bool]:
 _Key = tuple[str, str, str, bool, str | None]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How one kind of call (provider, model, tier, batch, org) is priced: its model family,
+    catalog tier and the rows to try in order; only the instant and the usage remain."""
+
+    model_id: str | None
+    tier: str
+    batch: bool
+    candidates: tuple[tuple[CatalogRow, ...], ...]
+
+    def row(self, at: datetime) -> CatalogRow | None:
+        """The row in force at `at` (see `PriceBook.row_for`)."""
+        for rows in self.candidates:
+            for row in rows:
+                if row.in_force(at):
+                    return row
+        return None
+
+    def quote(self, usage: Usage, at: datetime) -> Quote:
+        if self.model_id is None:
+            return Quote(None, None, UNPRICED)
+        row = self.row(at)
+        if row is None:
+            return Quote(self.model_id, None, UNPRICED)
+        return Quote(self.model_id, row, price(usage, row.rates, provider=row.provider))
+
+
 class PriceBook:
     """All catalog rows indexed for lookup; immutable, swapped whole on reload."""
 
@@ -76,6 +103,7 @@ class PriceBook:
         self._models = {(k[0], k[1]) for k in self._index}
         self._resolver = resolver
         self._memo: dict[_Key, tuple[tuple[CatalogRow, ...], ...]] = {}
+        self._plans: dict[tuple[str, str, str | None, bool, str | None], Plan] = {}
         self.size = sum(len(v) for v in self._index.values())
 
     def model_id(self, provider: str, model: str) -> tuple[str, str] | None:
@@ -140,14 +168,25 @@ class PriceBook:
         org_id: str | None = None,
     ) -> Quote:
         """Price `usage` of `model` at the rates in force at `at`; unknown models cost zero."""
-        found = self.model_id(provider, model)
+        return self.plan(provider, model, service_tier, batch, org_id).quote(usage, at)
+
+    def plan(
+        self, provider: str, model: str, service_tier: str | None, batch: bool, org_id: str | None
+    ) -> "Plan":
+        """Everything about pricing a call that does not depend on its usage or time, memoized
+        by the call's own fields: resolving the model and the tier runs once per kind of call,
+        not once per call."""
+        key = (provider, model, service_tier, batch, org_id)
+        found = self._plans.get(key)
         if found is None:
-            return Quote(None, None, UNPRICED)
-        tier, batch = normalize_tier(service_tier, batch)
-        row = self.row_for(*found, at=at, tier=tier, batch=batch, org_id=org_id)
-        if row is None:
-            return Quote(found[1], None, UNPRICED)
-        return Quote(found[1], row, price(usage, row.rates, provider=row.provider))
+            tier, plain_batch = normalize_tier(service_tier, batch)
+            model_id = self.model_id(provider, model)
+            candidates = self._candidates(*model_id, tier, plain_batch, org_id) if model_id else ()
+            found = Plan(model_id[1] if model_id else None, tier, plain_batch, candidates)
+            if len(self._plans) > 50_000:  # names come from events: keep the memo bounded
+                self._plans.clear()
+            self._plans[key] = found
+        return found
 
     def rows(
         self,

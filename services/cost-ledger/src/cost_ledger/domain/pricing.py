@@ -116,7 +116,8 @@ def price(usage: Usage, rates: Rates, *, provider: str) -> CostComponents:
     total = _ZERO
     for value in parts.values():
         total = add(total, value)
-    return CostComponents(**parts, total=total)
+    # Every part is an exact Decimal computed above: nothing for validation to check.
+    return CostComponents.model_construct(None, **parts, total=total)
 
 
 UNPRICED = CostComponents()
