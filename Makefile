@@ -52,7 +52,7 @@ clean: down ## stop and remove the local data in .rex (Kafka jars are kept)
 	@rm -rf .rex/pg .rex/kafka/data .rex/logs .rex/run .rex/mail .rex/slack
 
 faults: install ## the fault suite on a private Kafka and PostgreSQL; writes bench/results/faults.md
-	@REX_FAULTS_REPORT=bench/results/faults.md $(RUN) pytest tests/e2e/faults_suite.py -q -p no:cacheprovider
+	@REX_FAULTS_REPORT=bench/results/faults.md $(RUN) pytest tests/e2e/test_faults.py -q -p no:cacheprovider
 	@cat bench/results/faults.md
 
 .PHONY: deploy-check

@@ -21,6 +21,7 @@ from genai_prices import Usage as PriceUsage
 from genai_prices import calc_price
 from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
+from rex_shared.kafka import RenewingProducer
 from rexctl.sinks import MailCollector, WebhookSink
 from rexctl.stack import repo_root
 
@@ -129,6 +130,23 @@ def independent_cost(usage: Usage, at: datetime) -> Decimal:
     return Decimal(price.total_price)
 
 
+def independent_cost_of(event: LlmCallCompleted) -> Decimal:
+    """What genai-prices says any recorded call costs (its own model and provider)."""
+    u = event.usage
+    price = calc_price(
+        PriceUsage(
+            input_tokens=u.input_tokens,
+            cache_read_tokens=u.cache_read_tokens,
+            cache_write_tokens=u.cache_write_tokens,
+            output_tokens=u.output_tokens,
+        ),
+        model_ref=event.model,
+        provider_id=event.provider,
+        genai_request_timestamp=event.completed_at,
+    )
+    return Decimal(price.total_price)
+
+
 def make_call(org: str, evaluation_id: str, rng: random.Random) -> LlmCallCompleted:
     now = datetime.now(UTC)
     inp = rng.randint(200, 4000)
@@ -172,13 +190,18 @@ class Driver:
     rate: float
     sent: list[LlmCallCompleted] = field(default_factory=list)
     resends: int = 0
+    done: bool = False
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=5000,
+        # Renewing: after a broker restart aiokafka's idempotent producer may fail for good
+        # (OutOfOrderSequenceNumber); a stuck driver would look like lost events.
+        producer = RenewingProducer(
+            lambda: AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=5000,
+            )
         )
         await _start_with_retry(producer)
         try:
@@ -190,6 +213,7 @@ class Driver:
                 await self._send(producer, call)
                 self.sent.append(call)
         finally:
+            self.done = True
             await producer.stop()
 
     async def _send(self, producer: AIOKafkaProducer, call: LlmCallCompleted) -> None:

@@ -1,12 +1,21 @@
 """Kafka plumbing: the idempotent producer, topic creation, and the dead-letter path."""
 
+import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
@@ -18,15 +27,115 @@ log = logging.getLogger(__name__)
 
 
 def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
-    """An idempotent producer: acks from all in-sync replicas, no duplicates on retry."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        client_id=client_id,
-        acks="all",  # a record is sent only once every in-sync replica has it
-        enable_idempotence=True,  # broker de-duplicates our retries
-        linger_ms=5,
-        request_timeout_ms=15000,
-    )
+    """An idempotent producer: acks from all in-sync replicas, no duplicates on retry; one
+    that replaces itself after a fatal error (see RenewingProducer)."""
+
+    def build() -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",  # a record is sent only once every in-sync replica has it
+            enable_idempotence=True,  # broker de-duplicates our retries
+            linger_ms=5,
+            request_timeout_ms=15000,
+        )
+
+    return RenewingProducer(build)
+
+
+# The producer's idempotence state no longer matches the broker's: every later send to that
+# partition fails the same way, however often it is retried.
+FATAL_PRODUCER_ERRORS = (
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+)
+
+
+class RenewingProducer:
+    """An AIOKafkaProducer that starts afresh after a fatal error instead of failing forever.
+
+    aiokafka's idempotent producer cannot recover from OutOfOrderSequenceNumber (seen after a
+    broker restart, aio-libs/aiokafka#1017) or a fenced producer id: every later send to that
+    partition fails the same way until the process restarts. Callers already retry (the outbox
+    keeps its rows, a consumer's batch is redelivered), so the first send after such an error
+    builds a new producer (a new producer id) and goes on; a record the broker may already
+    hold is at worst sent again, which consumers dedupe by event id.
+    """
+
+    def __init__(self, build: Callable[[], AIOKafkaProducer]) -> None:
+        self._build = build
+        self._inner = build()
+        self._started = False
+        self._failed = False
+        self._lock = asyncio.Lock()
+        self.renewals = 0
+
+    async def start(self) -> None:
+        await self._inner.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        self._started = False
+        await self._inner.stop()
+
+    def _broken(self) -> bool:
+        if not self._started:
+            return False
+        task = getattr(getattr(self._inner, "_sender", None), "sender_task", None)
+        return self._failed or (task is not None and task.done())
+
+    def _watch(self, inner: AIOKafkaProducer, future: Any) -> Any:
+        def check(done: asyncio.Future[Any]) -> None:
+            if done.cancelled() or inner is not self._inner:
+                return
+            if isinstance(done.exception(), FATAL_PRODUCER_ERRORS):
+                self._failed = True
+
+        future.add_done_callback(check)
+        return future
+
+    async def _healthy(self) -> AIOKafkaProducer:
+        if self._broken():
+            async with self._lock:
+                if self._broken():
+                    old, self._inner = self._inner, self._build()
+                    with suppress(Exception):
+                        await old.stop()
+                    try:
+                        await self._inner.start()
+                    except Exception:
+                        self._failed = True  # Kafka still away: build afresh next time
+                        raise
+                    self._failed = False
+                    self.renewals += 1
+                    log.warning("Kafka producer failed fatally; replaced by a new one")
+        return self._inner
+
+    async def send(self, *args: Any, **kwargs: Any) -> Any:
+        inner = await self._healthy()
+        return self._watch(inner, await inner.send(*args, **kwargs))
+
+    async def send_batch(self, *args: Any, **kwargs: Any) -> Any:
+        inner = await self._healthy()
+        return self._watch(inner, await inner.send_batch(*args, **kwargs))
+
+    async def send_and_wait(self, *args: Any, **kwargs: Any) -> Any:
+        inner = await self._healthy()
+        try:
+            return await (await inner.send(*args, **kwargs))
+        except FATAL_PRODUCER_ERRORS:
+            if inner is self._inner:
+                self._failed = True
+            raise
+
+    async def partitions_for(self, topic: str) -> Any:
+        return await (await self._healthy()).partitions_for(topic)
+
+    def __getattr__(self, name: str) -> Any:  # create_batch, flush, client, ...
+        return getattr(self._inner, name)
 
 
 async def send_events(producer: AIOKafkaProducer, events: Iterable[OutgoingEvent]) -> None:

@@ -1,11 +1,13 @@
-"""Proof under fire (issue 9, not yet verified against the final services; run with `make faults`,
-not part of `make test` until it is): one fault per test while events flow, then every invariant.
+"""Proof under fire (issue 9): one fault per test while events flow, then every invariant.
 
+Part of the e2e tier of `make test`; `make faults` runs it alone and writes the results table.
 Runs on a private Kafka and PostgreSQL (stopping them disturbs nobody else). With
-REX_FAULTS_REPORT=<file> (`make faults`) the results table is written there.
+REX_FAULTS_REPORT=<file> (`make faults`) the results table is written there; with
+REX_FAULTS_KEEP=1 the private home (every process's log) is kept for a post-mortem.
 """
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -15,20 +17,45 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
+from rex_shared.events import LlmCallCompleted
 from rexctl.stack import SERVICES, Ports, Stack
 
 from .conftest import free_port, read_topic
-from .faultkit import Driver, Observed, PrivateInfra, Sinks, expected_total, observe, plan_calls
+from .faultkit import (
+    Driver,
+    Observed,
+    PrivateInfra,
+    Sinks,
+    expected_total,
+    independent_cost_of,
+    observe,
+    plan_calls,
+)
 
 THRESHOLDS = [Decimal(25), Decimal(50), Decimal(75), Decimal(100)]
-RATE, EVENTS = 100.0, 800  # eight seconds of steady traffic per scenario
+RATE, EVENTS = 100.0, 600  # six seconds of steady traffic per scenario
+FAULT_AT_S = 2.0  # the fault strikes mid-stream
+SETTLE_S = 90.0  # the longest a scenario may take to recover once traffic stopped
+EVALUATION_EVERY_S = 0.4  # with the evaluator killed: evaluations submitted alongside
+EVALUATIONS_BEFORE_FAULT = 3  # accepted before the SIGKILL, so some are half run
+EVALUATION_ROWS = [
+    {
+        "question": f"What is fact {i}?",
+        "contexts": [f"Fact {i} is that the number {i} follows {i - 1}."],
+        "answer": f"Fact {i}: {i} follows {i - 1}. It is also even or odd.",
+    }
+    for i in range(1, 7)
+]
+TERMINAL = ("completed", "failed", "cancelled")
 RESULTS: list[tuple[str, int, int, int, str, float]] = []
 
 
@@ -73,6 +100,11 @@ def fs() -> Iterator[FaultSystem]:
             "REX_NOTIFIER_BACKOFF_MAX_S": "2",
             "REX_NOTIFIER_MAX_ATTEMPTS": "200",
             "REX_NOTIFIER_SMTP_TIMEOUT_S": "5",
+            # A killed evaluator's runs are resumed once their lease lapses.
+            "REX_EVALUATOR_RUN_LEASE_S": "6",
+            "REX_EVALUATOR_MAINTENANCE_INTERVAL_S": "1",
+            # Judge calls take a moment, so the SIGKILL finds evaluations half run.
+            "REX_SIM_DELAY_MS": "150",
         },
     )
     infra.start()
@@ -89,7 +121,10 @@ def fs() -> Iterator[FaultSystem]:
         sinks.down()
         infra.stop()
         _write_report()
-        shutil.rmtree(home, ignore_errors=True)
+        if not os.environ.get("REX_FAULTS_KEEP"):
+            shutil.rmtree(home, ignore_errors=True)
+        else:
+            print(f"fault suite home kept: {home}")
 
 
 async def _provision(stack: Stack) -> None:
@@ -153,6 +188,7 @@ async def scenario(
     *,
     poison: bool = False,
     replay: bool = False,
+    evaluations: bool = False,
 ) -> None:
     """Traffic with one fault in the middle; then the invariants, and a row for the report."""
     org = f"fault-{secrets.token_hex(4)}"
@@ -161,36 +197,70 @@ async def scenario(
     name = await _budget(fs, org, total)  # the last call takes usage exactly to 100%
     driver = Driver(fs.infra.bootstrap, calls, RATE)
     fault_done = asyncio.get_running_loop().create_future()
+    submitted: list[str] = []
 
-    async def fault() -> None:
-        await asyncio.sleep(2.5)
+    enough = asyncio.Event()
+
+    async def strike() -> None:
+        await asyncio.sleep(FAULT_AT_S)
+        if evaluations:  # strike while accepted evaluations are running
+            await asyncio.wait_for(enough.wait(), SETTLE_S)
         await inject()
         fault_done.set_result(time.monotonic())
 
-    await asyncio.gather(driver.run(), fault())
+    async def submit() -> None:  # evaluations through the evaluator, alongside the events
+        while not driver.done or not enough.is_set():
+            evaluation_id = await _submit_evaluation(fs, org)
+            if evaluation_id is not None:
+                submitted.append(evaluation_id)
+                if len(submitted) >= EVALUATIONS_BEFORE_FAULT:
+                    enough.set()
+            await asyncio.sleep(EVALUATION_EVERY_S)
+
+    await asyncio.gather(driver.run(), strike(), *([submit()] if evaluations else []))
     if poison:
         await _poison_every_topic(fs, org)
     if replay:
         await driver.replay()
-    observed, recovered_at = await _settle(fs, org, name, total)
+    made: list[LlmCallCompleted] = []
+    if evaluations:
+        assert submitted, "no evaluation was accepted"
+        made = await _evaluation_calls(fs, org, submitted)
+        total += sum((independent_cost_of(c) for c in made), Decimal(0))
+    expected = EVENTS + len(made)
+    observed, recovered_at = await _settle(fs, org, name, expected, total)
+    # Call by call: exactly the calls made have a ledger entry (call_id is its key, so none
+    # can have two).
+    planned = {c.call_id for c in calls} | {c.call_id for c in made}
+    recorded = await _ledger_call_ids(fs, org)
     RESULTS.append(
         (
             fault,
-            EVENTS,
-            max(0, EVENTS - observed.ledger_rows),
-            _duplicates(observed),
+            expected,
+            len(planned - recorded),
+            _duplicates(observed, expected),
             "yes" if observed.usage == total else "NO",
             max(0.0, recovered_at - fault_done.result()),
         )
     )
-    assert _holds(observed, EVENTS, total), observed
+    assert _holds(observed, expected, total), (observed, expected, total)
+    assert recorded == planned, (len(planned - recorded), len(recorded - planned))
     await _check_dead_letters(fs, org, expected=3 if poison else 0)
 
 
-def _duplicates(o: Observed) -> int:
+async def _ledger_call_ids(fs: FaultSystem, org: str) -> set[UUID]:
+    conn = await asyncpg.connect(fs.infra.admin_dsn)
+    try:
+        rows = await conn.fetch("SELECT call_id FROM ledger.ledger_entries WHERE org_id = $1", org)
+    finally:
+        await conn.close()
+    return {r["call_id"] for r in rows}
+
+
+def _duplicates(o: Observed, expected: int) -> int:
     over = [max(0, n - 1) for n in o.alerts_per_threshold.values()]
     return (
-        max(0, o.ledger_rows - EVENTS)
+        max(0, o.ledger_rows - expected)
         + sum(over)
         + max(0, o.mails - o.alerts_sent)
         + max(0, o.posts - o.alerts_sent)
@@ -198,14 +268,78 @@ def _duplicates(o: Observed) -> int:
 
 
 async def _settle(
-    fs: FaultSystem, org: str, name: str, total: Decimal, limit_s: float = 120
+    fs: FaultSystem, org: str, name: str, n: int, total: Decimal, limit_s: float = SETTLE_S
 ) -> tuple[Observed, float]:
     deadline = time.monotonic() + limit_s
     while True:
         observed = await observe(fs.infra.admin_dsn, org, name, fs.sinks)
-        if _holds(observed, EVENTS, total) or time.monotonic() > deadline:
+        if _holds(observed, n, total) or time.monotonic() > deadline:
             return observed, time.monotonic()
         await asyncio.sleep(0.5)
+
+
+async def _submit_evaluation(fs: FaultSystem, org: str) -> str | None:
+    """Submit a small evaluation; None when the evaluator is down (nothing was accepted)."""
+    token = fs.verifier.mint(sub="driver", org_id=org, roles=["member"])
+    body = {
+        "project_id": "proj-faults",
+        "metrics": ["faithfulness"],
+        "judge": {"provider": "openai", "model": "gpt-4o-mini"},
+        "rows": EVALUATION_ROWS,
+    }
+    try:
+        async with httpx.AsyncClient(base_url=fs.stack.url("evaluator"), timeout=10) as client:
+            r = await client.post(
+                "/api/v1/evaluations", headers={"Authorization": f"Bearer {token}"}, json=body
+            )
+    except httpx.TransportError:
+        return None  # refused or cut off while the process was killed: not accepted
+    if r.status_code >= 500:
+        return None
+    assert r.status_code == 202, r.text
+    return str(r.json()["data"]["id"])
+
+
+async def _evaluation_calls(
+    fs: FaultSystem, org: str, submitted: list[str], limit_s: float = SETTLE_S
+) -> list[LlmCallCompleted]:
+    """Once every accepted evaluation finished: the calls it made (the evaluator's own record),
+    each of them published on llm.call.completed."""
+    token = fs.verifier.mint(sub="driver", org_id=org, roles=["member"])
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + limit_s
+    pending = set(submitted)
+    async with httpx.AsyncClient(base_url=fs.stack.url("evaluator"), timeout=10) as client:
+        while pending and time.monotonic() < deadline:
+            for evaluation_id in sorted(pending):
+                with contextlib.suppress(httpx.TransportError):
+                    r = await client.get(f"/api/v1/evaluations/{evaluation_id}", headers=headers)
+                    if r.status_code == 200 and r.json()["data"]["status"] in TERMINAL:
+                        assert r.json()["data"]["status"] == "completed", r.json()["data"]
+                        pending.discard(evaluation_id)
+            await asyncio.sleep(0.5)
+    assert not pending, f"evaluations not finished after {limit_s}s: {sorted(pending)}"
+    conn = await asyncpg.connect(fs.infra.admin_dsn)
+    try:
+        recorded = await conn.fetchval(
+            "SELECT count(*) FROM evaluator.llm_calls WHERE evaluation_id = ANY($1::uuid[])",
+            [UUID(e) for e in submitted],
+        )
+    finally:
+        await conn.close()
+    ids = set(submitted)
+    deadline = time.monotonic() + limit_s
+    while True:
+        records = await read_topic(fs.infra.bootstrap, topics.LLM_CALL_COMPLETED, org.encode())
+        events = [LlmCallCompleted.model_validate_json(r.value) for r in records]
+        # By call id: the outbox publishes at least once (a relay killed between the send and
+        # marking the rows sent sends them again); the ledger must count each call once.
+        made = {e.call_id: e for e in events if str(e.evaluation_id) in ids}
+        if len(made) >= recorded or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert len(made) == recorded, (len(made), recorded)
+    return list(made.values())
 
 
 async def _poison_every_topic(fs: FaultSystem, org: str) -> None:
@@ -242,11 +376,16 @@ def _kill_and_restart(fs: FaultSystem, name: str) -> Callable[[], Awaitable[None
     return inject
 
 
-@pytest.mark.parametrize("service", ["cost-ledger", "budget", "notifier"])
+@pytest.mark.parametrize("service", ["evaluator", "cost-ledger", "budget", "notifier"])
 async def test_a_service_killed_mid_stream_loses_and_doubles_nothing(
     fs: FaultSystem, service: str
 ) -> None:
-    await scenario(fs, f"SIGKILL {service}", _kill_and_restart(fs, service))
+    await scenario(
+        fs,
+        f"SIGKILL {service}",
+        _kill_and_restart(fs, service),
+        evaluations=service == "evaluator",
+    )
 
 
 async def test_the_broker_stopped_for_20_seconds_loses_and_doubles_nothing(
