@@ -1,5 +1,6 @@
 """Process plumbing: logging setup and serving a FastAPI app with graceful shutdown."""
 
+import gc
 import json
 import logging
 import os
@@ -11,6 +12,25 @@ import uvicorn
 from fastapi import FastAPI
 
 from rex_shared.observability import ContextFilter, init_sentry
+
+GC_GEN0_THRESHOLD = 10_000
+
+
+def settle_gc() -> None:
+    """Call once a service has started: move everything built so far (modules, the app,
+    pydantic schemas, price catalogs, clients) out of the garbage collector's sight, and
+    collect young objects less often.
+
+    Those objects live as long as the process; with them in view every full collection walked
+    ~100k+ objects and stalled all requests in flight for tens of milliseconds (seen as the
+    pre-flight routes' p99 and a tenth of the ledger's CPU per event). Frozen objects are still
+    freed by reference counting; only cycles among them are never collected. `gc.unfreeze()`
+    undoes it (tests that build many apps in one process).
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 class JsonFormatter(logging.Formatter):

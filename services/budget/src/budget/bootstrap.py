@@ -18,6 +18,7 @@ from rex_shared.consumer import BatchConsumer
 from rex_shared.events import LlmCostRecorded
 from rex_shared.kafka import ensure_topics, make_producer
 from rex_shared.outbox import OutboxRelay
+from rex_shared.runtime import settle_gc
 from rex_shared.security import RateLimiter, install_http_policy
 
 from budget.adapters.pg import create_pool
@@ -115,8 +116,7 @@ def _freeze_startup_objects(stack: AsyncExitStack) -> None:
     # out of the garbage collector's full passes, each of which otherwise walks ~100k
     # objects and stalls every request in flight for tens of milliseconds (the pre-flight
     # routes' p99). Undone at shutdown.
-    gc.collect()
-    gc.freeze()
+    settle_gc()
     stack.callback(gc.unfreeze)
 
 

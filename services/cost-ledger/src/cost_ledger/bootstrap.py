@@ -1,7 +1,6 @@
 """Wires the real adapters: pool, producer, topics, price book, consumers, outbox relay, app."""
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -18,6 +17,7 @@ from rex_shared.db import create_pool
 from rex_shared.events import LlmCallCompleted
 from rex_shared.kafka import ensure_topics, make_producer, send_events_batched
 from rex_shared.outbox import OutboxRelay
+from rex_shared.runtime import settle_gc
 from rex_shared.security import HttpPolicy, RateLimiter, install_http_policy
 
 from cost_ledger.adapters import metrics
@@ -128,24 +128,6 @@ class Runtime:
             max_partition_fetch_bytes=s.consumer_max_partition_fetch_bytes,
             session_timeout_ms=s.consumer_session_timeout_ms, depth=s.consumer_depth,
         )  # fmt: skip
-
-
-def settle_gc() -> None:
-    """Move everything built at startup (FastAPI, pydantic schemas, the price catalog, the
-    genai-prices snapshot) out of the collector's sight, and collect young objects less often.
-
-    A polled batch allocates ~100 objects per call; with the default thresholds every batch set
-    off collections that walked the whole startup heap again (about a tenth of the process's
-    CPU per event in bench/ledger_ingest.py). Frozen objects are still freed by reference
-    counting; only cycles among them are never collected.
-    """
-    gc.collect()
-    gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
-
-
-GC_GEN0_THRESHOLD = 10_000
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -21,6 +21,7 @@ from rex_shared.crypto import SecretBox, new_kek
 from rex_shared.db import create_pool
 from rex_shared.kafka import ensure_topics, make_producer
 from rex_shared.outbox import OutboxRelay
+from rex_shared.runtime import settle_gc
 from rex_shared.security import HttpPolicy, RateLimiter, install_http_policy
 
 from evaluator.adapters.clients import ClientPool
@@ -246,6 +247,7 @@ def create_app(settings: Settings) -> FastAPI:
         assert rt.upkeep is not None
         if settings.run_evaluations:
             await rt.upkeep.start()  # resumes unfinished runs straight away
+        settle_gc()  # startup objects out of the collector's full passes
         try:
             yield
         finally:

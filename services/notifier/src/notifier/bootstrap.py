@@ -17,6 +17,7 @@ from rex_shared.consumer import BatchConsumer
 from rex_shared.crypto import SecretBox, new_kek
 from rex_shared.db import create_pool
 from rex_shared.kafka import ensure_topics, make_producer
+from rex_shared.runtime import settle_gc
 from rex_shared.security import RateLimiter, install_http_policy
 
 from notifier.adapters.channels_repo import PgChannels
@@ -182,6 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await _start(app, settings, stack)
+            settle_gc()  # startup objects out of the collector's full passes
             yield
 
     verifier = JwtVerifier(settings.jwt_secret.get_secret_value(), jwks_url=settings.jwks_url)
