@@ -8,21 +8,86 @@ Targets: >= 10 evaluations started per second sustained, submission p95 < 200 ms
     uv run --with py-spy python bench/evaluator_load.py --py-spy /tmp/load  # CPU profiles
 
 Also reports the CPU time of each evaluator process per submission (stable when the machine
-is shared, unlike latencies).
+is shared, unlike latencies), and cost tracking accuracy: every judge call the evaluator
+recorded during the run must reach the ledger exactly once, at exactly the cost genai-prices
+gives for its usage (computed here, without REX's pricing code).
 """
 
 import argparse
+import asyncio
 import csv
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
-from evaluator_stack import evaluator_stack
+from evaluator_stack import PG_ADMIN, evaluator_stack
+from genai_prices import Usage as PriceUsage
+from genai_prices import calc_price
+from rex_shared.events import Usage
+
+
+def independent_cost(provider: str, model: str, usage: Usage, at: datetime) -> Decimal:
+    """What genai-prices says a call costs, with no REX code in between."""
+    price = calc_price(
+        PriceUsage(
+            input_tokens=usage.input_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            output_tokens=usage.output_tokens,
+        ),
+        model_ref=model,
+        provider_id=provider,
+        genai_request_timestamp=at,
+    )
+    return Decimal(price.total_price)
+
+
+async def tracking_accuracy(
+    since: datetime, ledger_schema: str, wait_s: float = 120
+) -> tuple[int, int, int]:
+    """(calls the evaluator recorded since `since`, of them in the ledger once, of those at
+    exactly the independent cost). Waits for the pipeline to drain the calls made so far."""
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        calls = await conn.fetch(
+            "SELECT c.call_id, c.provider, c.model, c.usage FROM evaluator.llm_calls c"
+            " JOIN evaluator.evaluations e ON e.id = c.evaluation_id"
+            " WHERE e.org_id LIKE 'bench-load-%' AND e.created_at >= $1 AND c.usage IS NOT NULL",
+            since,
+        )
+        ids = [c["call_id"] for c in calls]
+        query = (
+            f"SELECT call_id, total_cost, occurred_at FROM {ledger_schema}.ledger_entries"
+            " WHERE call_id = ANY($1::uuid[])"
+        )
+        deadline = time.monotonic() + wait_s
+        while True:
+            rows = await conn.fetch(query, ids)
+            if len(rows) >= len(ids) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+    finally:
+        await conn.close()
+    ledger = {r["call_id"]: r for r in rows}
+    exact = 0
+    for c in calls:
+        row = ledger.get(c["call_id"])
+        if row is None:
+            continue
+        usage = Usage.model_validate_json(c["usage"])
+        cost = independent_cost(c["provider"], c["model"], usage, row["occurred_at"])
+        exact += row["total_cost"] == cost
+    return len(calls), len(ledger), exact
+
 
 HERE = Path(__file__).resolve().parent
 
@@ -157,9 +222,13 @@ def main() -> None:
             _profile(pids[name], f"{args.py_spy}-{name}.txt", args.seconds)
             for name in (["evaluator", *workers] if args.py_spy else [])
         ]
+        began = datetime.now(UTC)
         subprocess.run(command, env=locust_env, check=False)
         cpu = {name: _cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
         breakdown = _server_side(stack.url("evaluator"))
+        calls, in_ledger, exact = asyncio.run(
+            tracking_accuracy(began, stack.extra_env["REX_LEDGER_DB_SCHEMA"])
+        )
         for spy in spies:
             if spy is not None:
                 spy.wait(timeout=120)
@@ -176,6 +245,11 @@ def main() -> None:
         + " | ".join(f"{name} {seconds * 1000 / done:.1f} ms" for name, seconds in cpu.items())
         + " |"
     )
+    print(f"| cost tracking | {calls} judge calls | {in_ledger} in the ledger |"
+          f" {exact} at exactly the independent cost |")  # fmt: skip
+    accuracy = 100.0 * exact / calls if calls else 0.0
+    verdict = "pass" if calls and exact == calls == in_ledger else "short"
+    print(f"BENCH evaluator_load cost_tracking_accuracy={accuracy:.1f} % target=100 {verdict}")
     verdict = "pass" if started >= 10 else "short"
     print(f"BENCH evaluator_load evaluations_started={started:.1f} per_s target=>=10 {verdict}")
     verdict = "pass" if p95 < 200 and failures == 0 else "short"
