@@ -11,7 +11,6 @@ from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI
 from rex_shared import topics
@@ -31,7 +30,7 @@ from evaluator.adapters.history_repo import PgOutputHistory
 from evaluator.adapters.key_repo import PgKeyRepo
 from evaluator.adapters.lease_repo import PgRunLeases
 from evaluator.adapters.run_store import PgRunStore
-from evaluator.adapters.services import BudgetClient, LedgerClient, ServiceTokens
+from evaluator.adapters.services import AiohttpPeer, BudgetClient, LedgerClient, ServiceTokens
 from evaluator.background import RunScheduler, Upkeep
 from evaluator.config import SCHEMA, Settings
 from evaluator.domain.model import Evaluation
@@ -59,7 +58,7 @@ class Runtime:
     halt: asyncio.Event | None = None
     api: ApiDeps | None = None
     clients: ClientPool | None = None
-    http: httpx.AsyncClient | None = None
+    http: AiohttpPeer | None = None
     store: PgRunStore | None = None
 
 
@@ -113,13 +112,9 @@ async def _settle(evaluation: Evaluation, *, budget: BudgetClient, leases: PgRun
     await leases.mark_settled(evaluation.id)
 
 
-def _peer_client(settings: Settings) -> httpx.AsyncClient:
-    """One pooled, kept-alive client for every call to the ledger and the budget service.
-    Idle connections are dropped before the peers' servers drop them (uvicorn: 5 s), so a
-    request rarely meets a connection closed under it; enough are kept for bursts of
-    submissions that each need one."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=4.0)
-    return httpx.AsyncClient(timeout=settings.service_timeout_s, limits=limits)
+def _peer_client(settings: Settings) -> AiohttpPeer:
+    """One pooled, kept-alive client for every call to the ledger and the budget service."""
+    return AiohttpPeer(timeout_s=settings.service_timeout_s)
 
 
 def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool, verifier: JwtVerifier) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from evaluator.adapters.services import LedgerClient, ServiceTokens, ServiceUnavailable
+from evaluator.adapters.services import HttpxPeer, LedgerClient, ServiceTokens, ServiceUnavailable
 from rex_shared.auth import JwtVerifier
 from rex_shared.events import Usage
 
@@ -15,7 +15,7 @@ from rex_shared.events import Usage
 def _client(handler: object) -> LedgerClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
     return LedgerClient(
-        "http://ledger", ServiceTokens(JwtVerifier(secrets.token_urlsafe(48))), http
+        "http://ledger", ServiceTokens(JwtVerifier(secrets.token_urlsafe(48))), HttpxPeer(http)
     )
 
 

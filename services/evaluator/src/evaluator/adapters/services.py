@@ -2,14 +2,16 @@
 (reservations), called with a service token minted for the evaluation's organization."""
 
 import asyncio
+import json as jsonlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from uuid import UUID
 
+import aiohttp
 import httpx
 from prometheus_client import Histogram
 from rex_shared.auth import JwtVerifier
@@ -30,6 +32,106 @@ class Refused(Exception):
     def __init__(self, status: int, error: dict[str, Any]) -> None:
         super().__init__(error.get("message", "refused"))
         self.status, self.error = status, error
+
+
+@dataclass(frozen=True)
+class PeerReply:
+    """A peer service's reply, read whole."""
+
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+
+class PeerUnreachable(Exception):
+    """The request did not get a reply (refused, timed out, connection lost)."""
+
+
+class PeerDropped(PeerUnreachable):
+    """A kept-alive connection was closed under the request: asking again once is safe."""
+
+
+class PeerHttp(Protocol):
+    """How the evaluator calls the ledger and the budget service."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> PeerReply: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpPeer:
+    """The production client: one aiohttp session, pooled and kept alive.
+
+    Chosen over httpx by measurement: under bench/evaluator_load.py the reservation call took
+    106 ms on average through httpx while the budget service answered it in 14 ms (and an
+    outside client saw 5 ms p50); through aiohttp it took 21 ms, with less CPU. Idle
+    connections are dropped (4 s) before the peers' servers drop them (uvicorn: 5 s)."""
+
+    def __init__(self, *, timeout_s: float, limit: int = 200, keepalive_s: float = 4.0) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._limit, self._keepalive = limit, keepalive_s
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:  # made inside the running loop
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> PeerReply:
+        try:
+            async with self._open().request(method, url, json=json, headers=headers) as reply:
+                return PeerReply(reply.status, await reply.read())
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise PeerDropped(f"{type(exc).__name__}: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PeerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class HttpxPeer:
+    """Any httpx.AsyncClient as a peer client (tests use it with httpx.MockTransport)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> PeerReply:
+        try:
+            reply = await self._client.request(method, url, json=json, headers=headers)
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+            raise PeerDropped(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise PeerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        return PeerReply(reply.status_code, reply.content)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 class ServiceTokens:
@@ -60,24 +162,24 @@ PEER_LATENCY = Histogram(
 )
 
 
-async def _request(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+async def _request(http: PeerHttp, method: str, url: str, **kwargs: Any) -> PeerReply:
     # A kept-alive connection the peer just closed fails at once: ask again, once. Safe for
     # every call made here: estimates have no effect, reservations and settlements are
     # idempotent per evaluation and reservation.
     try:
         return await http.request(method, url, **kwargs)
-    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+    except PeerDropped:
         return await http.request(method, url, **kwargs)
 
 
 async def _call(
-    http: httpx.AsyncClient, service: str, method: str, url: str, **kwargs: Any
+    http: PeerHttp, service: str, method: str, url: str, **kwargs: Any
 ) -> tuple[int, dict[str, Any]]:
     started = time.perf_counter()
     try:
         reply = await _request(http, method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(service, f"{type(exc).__name__}: {exc}") from exc
+    except PeerUnreachable as exc:
+        raise ServiceUnavailable(service, str(exc)) from exc
     finally:
         PEER_LATENCY.labels(service, method).observe(time.perf_counter() - started)
     if reply.status_code >= 500 or reply.status_code in (401, 403, 404, 405):
@@ -103,7 +205,7 @@ class LedgerClient:
 
     base_url: str
     tokens: ServiceTokens
-    http: httpx.AsyncClient
+    http: PeerHttp
     ttl_s: float = 60.0
     _cache: "OrderedDict[tuple[str, str, str, str], tuple[float, Quote]]" = field(
         default_factory=OrderedDict
@@ -174,8 +276,10 @@ class LedgerClient:
     ) -> tuple[int, dict[str, Any]]:
         url = f"{self.base_url}/api/v1/costs/evaluations/{evaluation_id}"
         try:
-            reply = await self.http.get(url, headers=self.tokens.headers(org_id, user_id))
-        except httpx.HTTPError as exc:
+            reply = await _request(
+                self.http, "GET", url, headers=self.tokens.headers(org_id, user_id)
+            )
+        except PeerUnreachable as exc:
             raise ServiceUnavailable("ledger", str(exc)) from exc
         if reply.status_code >= 500:
             raise ServiceUnavailable("ledger", f"HTTP {reply.status_code}")
@@ -195,7 +299,7 @@ class BudgetClient:
 
     base_url: str
     tokens: ServiceTokens
-    http: httpx.AsyncClient
+    http: PeerHttp
 
     async def reserve(
         self,
