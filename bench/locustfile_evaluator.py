@@ -33,9 +33,11 @@ class Submitter(HttpUser):
         token = verifier.mint(sub=f"user-{n}", org_id=f"bench-load-{n % ORGS}",
                               roles=["member"], ttl_s=7200)  # fmt: skip
         self.client.headers["Authorization"] = f"Bearer {token}"
-        # A user asks every ~8 s, longer than the server keeps an idle connection (5 s):
-        # a fresh connection per request instead of racing the server's close.
-        self.client.headers["Connection"] = "close"
+        # A user asks every ~8 s; the services keep idle connections 75 s
+        # (rex_shared.runtime.KEEP_ALIVE_S), so a user's connection is reused as an SDK's or a
+        # browser's would be. REX_BENCH_NEW_CONNECTIONS=1 opens one per request instead.
+        if os.environ.get("REX_BENCH_NEW_CONNECTIONS") == "1":
+            self.client.headers["Connection"] = "close"
         self.submitted = 0
         self.last_id: str | None = None
         # Users do not act in lockstep: each starts somewhere within its first period, so the

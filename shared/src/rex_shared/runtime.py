@@ -15,6 +15,12 @@ from rex_shared.observability import ContextFilter, init_sentry
 
 GC_GEN0_THRESHOLD = 10_000
 
+# How long an idle client connection stays open (uvicorn's default is 5 s). Longer than load
+# balancers' idle timeouts (AWS ALB 60 s) so they never send on a connection closing under
+# them, as nginx's default (75 s); a client calling every few seconds then reuses its
+# connection instead of paying a new one per request.
+KEEP_ALIVE_S = 75
+
 
 def settle_gc() -> None:
     """Call once a service has started: move everything built so far (modules, the app,
@@ -100,6 +106,7 @@ def serve(
         log_level=log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=max(1, round(graceful_timeout_s)),
+        timeout_keep_alive=KEEP_ALIVE_S,
         log_config=None,
     )
     _Server(config, app).run()
