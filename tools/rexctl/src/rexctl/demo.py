@@ -8,6 +8,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from rex_shared.auth import JwtVerifier
@@ -22,7 +23,17 @@ from rexctl.stack import Stack
 console = Console()
 ORG, USER = "demo-org", "demo-user"
 JUDGE = {"provider": "openai", "model": "gpt-4o-mini"}
-DEMO_LIMIT = "0.0016"  # small on purpose: the sample run (~$0.0014) crosses 50% and 80%
+METRICS = [
+    "faithfulness",
+    "answer_relevancy",
+    "context_precision",
+    "context_recall",
+    "answer_correctness",
+]
+# The demo budget is the prediction plus this share: small on purpose, so the run crosses the
+# 50 % and 80 % thresholds (and the forecast) while staying under its limit.
+HEADROOM = Decimal("0.15")
+MILLION = Decimal(1_000_000)
 
 
 class Api:
@@ -50,6 +61,15 @@ def run_demo(stack: Stack) -> None:
     api = Api(stack)
     project = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     dataset = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())
+    request = {
+        "name": dataset["name"],
+        "project_id": project,
+        "metrics": METRICS,
+        "judge": JUDGE,
+        "rows": dataset["rows"],
+    }
+    predicted = api.call("POST", "evaluator", "/api/v1/evaluations/estimate", request)
+    limit = (Decimal(predicted["estimated_cost"]) * (1 + HEADROOM)).quantize(Decimal("0.000001"))
     budget = api.call(
         "POST",
         "budget",
@@ -58,32 +78,116 @@ def run_demo(stack: Stack) -> None:
             "name": f"Demo budget for {project}",
             "type": "project",
             "entity_id": project,
-            "limit_amount": DEMO_LIMIT,
+            "limit_amount": str(limit),
             "period": "monthly",
             "is_hard_limit": False,
         },
     )
     console.print(
-        f"Budget [bold]{budget['name']}[/bold]: ${DEMO_LIMIT} a month, thresholds "
+        f"Predicted cost [bold]${display(Decimal(predicted['estimated_cost']), 6)}[/bold] for "
+        f"{len(dataset['rows'])} rows x {len(METRICS)} metrics; budget [bold]{budget['name']}"
+        f"[/bold]: ${display(limit, 6)} a month, thresholds "
         f"{', '.join(str(t) for t in budget.get('thresholds', []))} %"
     )
-    created = api.call(
-        "POST",
-        "evaluator",
-        "/api/v1/evaluations",
-        {
-            "name": dataset["name"],
-            "project_id": project,
-            "metrics": ["faithfulness"],
-            "judge": JUDGE,
-            "rows": dataset["rows"],
-        },
-    )
+    created = api.call("POST", "evaluator", "/api/v1/evaluations", request)
     evaluation = _follow(api, created["id"], len(dataset["rows"]))
     ledger = _settled_ledger(api, created["id"])
+    calls = _calls(api, created["id"])
     budget_now = _settled_budget(api, budget["id"], Decimal(ledger["total_cost"]))
     alerts = _alerts_for(api, budget["id"])
     _report(stack, evaluation, ledger, budget_now, alerts)
+    _by_model(api, calls)
+    _estimate_vs_actual(evaluation, ledger)
+    _where(stack, alerts)
+
+
+def _calls(api: Api, eval_id: str) -> list[Any]:
+    """Every ledger row of the evaluation (the calls API is paginated by cursor)."""
+    items: list[Any] = []
+    cursor = None
+    while True:
+        query = f"/api/v1/costs/calls?evaluation_id={eval_id}&limit=500"
+        page = api.call("GET", "cost-ledger", query + (f"&cursor={cursor}" if cursor else ""))
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def _by_model(api: Api, calls: list[Any]) -> None:
+    """Cost per model, with what prompt caching saved: cache-read tokens at the input rate
+    minus what they cost at the cache-read rate (rates from the ledger's price catalog)."""
+    rows: dict[tuple[str, str], dict[str, Decimal]] = {}
+    rates: dict[str, tuple[Decimal, Decimal]] = {}
+    for c in calls:
+        key = (c["provider"], c["model"])
+        fields = ("calls", "input", "cached", "output", "cost", "saved")
+        row = rows.setdefault(key, dict.fromkeys(fields, Decimal(0)))
+        cost = Decimal(c["total_cost"])
+        row["calls"] += 1
+        row["input"] += c["input_tokens"]
+        row["cached"] += c["cache_read_tokens"]
+        row["output"] += c["output_tokens"]
+        row["cost"] += cost
+        if c["cache_read_tokens"] and c.get("price_id"):
+            if c["price_id"] not in rates:
+                rates[c["price_id"]] = _rates(api, c)
+            full, cached = rates[c["price_id"]]
+            row["saved"] += c["cache_read_tokens"] * (full - cached) / MILLION
+    table = Table(title="By model")
+    table.add_column("model", no_wrap=True)
+    for col in ("calls", "tokens in / cached / out", "cost (USD)", "cache saved"):
+        table.add_column(col, justify="right")
+    for (provider, model), r in sorted(rows.items()):
+        tokens = f"{r['input']:,} / {r['cached']:,} / {r['output']:,}"
+        table.add_row(
+            f"{provider}/{model}", f"{r['calls']:,}", tokens, display(r["cost"], 6),
+            display(r["saved"], 6),
+        )  # fmt: skip
+    console.print(table)
+    if not any(r["cached"] for r in rows.values()):
+        console.print(
+            "[dim]No cache reads: these judge prompts are shorter than the provider's minimum "
+            "cacheable prefix (OpenAI: 1,024 tokens).[/dim]"
+        )
+
+
+def _rates(api: Api, call: Any) -> tuple[Decimal, Decimal]:
+    """(input, cache read) $ per million tokens of the price row that priced `call`."""
+    query = "/api/v1/costs/pricing?" + urlencode(
+        {"provider": call["provider"], "model": call["model"], "at": call["occurred_at"]}
+    )
+    for item in api.call("GET", "cost-ledger", query)["items"]:
+        if item["id"] == call["price_id"]:
+            r = item["rates"]
+            return Decimal(r["input"] or 0), Decimal(r["cache_read"] or r["input"] or 0)
+    return Decimal(0), Decimal(0)  # the row is gone from the catalog: no saving claimed
+
+
+def _estimate_vs_actual(evaluation: Any, ledger: Any) -> None:
+    predicted = (evaluation.get("cost") or {}).get("estimate") or {}
+    per_metric = predicted.get("metrics") or {}
+    actual = {m["metric"]: Decimal(m["cost"]) for m in ledger.get("metrics", [])}
+    table = Table(title="Estimated before the run vs actual (ledger)")
+    for col in ("metric", "estimated (USD)", "actual (USD)", "difference"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for metric in sorted(set(per_metric) | set(actual)):
+        est = Decimal(str((per_metric.get(metric) or {}).get("estimated_cost", "0")))
+        act = actual.get(metric, Decimal(0))
+        table.add_row(metric, display(est, 8), display(act, 8), _diff(est, act))
+    est_total = Decimal(str(predicted.get("estimated_cost", "0")))
+    act_total = Decimal(ledger["total_cost"])
+    table.add_row(
+        "[bold]total", display(est_total, 8), f"[bold]{display(act_total, 8)}",
+        _diff(est_total, act_total),
+    )  # fmt: skip
+    console.print(table)
+
+
+def _diff(estimated: Decimal, actual: Decimal) -> str:
+    if not estimated:
+        return "-"
+    return f"{display((actual - estimated) / estimated * 100, 1)} %"
 
 
 def _follow(api: Api, eval_id: str, rows: int) -> Any:
@@ -149,6 +253,9 @@ def _report(stack: Stack, evaluation: Any, ledger: Any, budget: Any, alerts: lis
     console.print(scores)
     _cost_tables(ledger)
     _budget_panel(budget, alerts)
+
+
+def _where(stack: Stack, alerts: list[Any]) -> None:
     mail, slack = _delivered(stack, alerts)
     console.print(f"Alert emails: {len(mail)} in {stack.home / 'mail'} (open the .eml files)")
     console.print(f"Slack payloads: {len(slack)} in {stack.home / 'slack'}")
