@@ -31,22 +31,32 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS N
 """
 
 
-def _channel(schema: str) -> str:
+def channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes the relays of `schema`'s outbox."""
     return f"rex_outbox_{schema}"
+
+
+_channel = channel
+
+# One outbox row, with no wake-up: for statements that write the row together with other data
+# and wake the relay after their commit (RelayWaker). Parameters: `outbox_row(event)`.
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (event_id, topic, key, headers, payload) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def outbox_row(event: OutgoingEvent) -> tuple[Any, ...]:
+    """The parameters of OUTBOX_INSERT (in that order, wherever an outbox row is inserted)."""
+    headers = json.dumps({k: v.decode() for k, v in event.headers()})
+    return event.id, event.topic, event.key, headers, event.data
 
 
 async def enqueue(conn: asyncpg.Connection, events: list[OutgoingEvent], *, schema: str) -> None:
     """Add events inside the caller's transaction; an event id already there is kept as is."""
     if not events:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, key, headers, payload) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (event_id) DO NOTHING",
-        [
-            (e.id, e.topic, e.key, json.dumps({k: v.decode() for k, v in e.headers()}), e.data)
-            for e in events
-        ],
-    )
+    await conn.executemany(OUTBOX_INSERT, [outbox_row(e) for e in events])
     # Delivered at commit, so the relay wakes only for events that really exist.
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
@@ -56,16 +66,52 @@ async def enqueue_one(conn: asyncpg.Connection, event: OutgoingEvent, *, schema:
     the cheapest way to record a call's event, inside the caller's transaction or on its own
     (a lone statement is its own transaction)."""
     await conn.execute(
-        "WITH added AS (INSERT INTO outbox (event_id, topic, key, headers, payload)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
-        " SELECT pg_notify($6, '')",
-        event.id,
-        event.topic,
-        event.key,
-        json.dumps({k: v.decode() for k, v in event.headers()}),
-        event.data,
+        f"WITH added AS ({OUTBOX_INSERT} RETURNING 1) SELECT pg_notify($6, '')",
+        *outbox_row(event),
         _channel(schema),
     )
+
+
+class RelayWaker:
+    """Wakes the outbox relays after outbox rows committed, with one NOTIFY per `interval_s`
+    however many committed meanwhile, sent on its own outside their transactions.
+
+    Not inside them: PostgreSQL serializes the commits of every transaction that issued a
+    NOTIFY (a database-wide lock held through the WAL flush), so a NOTIFY per judge call
+    would queue the calls' commits behind each other (and behind other services' outbox
+    commits). A wake-up lost (a crash right after a commit) costs nothing but time: the
+    relays also poll."""
+
+    def __init__(self, pool: asyncpg.Pool, channel: str, *, interval_s: float = 0.005) -> None:
+        self._pool, self._channel, self._interval = pool, channel, interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def wake(self) -> None:
+        """Something committed: a NOTIFY follows soon."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._notify(), name="evaluator-relay-waker")
+        else:
+            self._again = True
+
+    async def _notify(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            self._again = False  # commits from here on need another NOTIFY
+            try:
+                async with self._pool.acquire() as conn:
+                    await conn.execute("SELECT pg_notify($1, '')", self._channel)
+            except Exception as exc:  # the relays' own polling picks the rows up
+                log.debug("waking the outbox relay failed: %s", exc)
+            if not self._again:
+                return
+
+    async def close(self) -> None:
+        """Drop a pending wake-up (at shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
 
 
 class OutboxRelay:
