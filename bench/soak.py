@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from aiokafka import AIOKafkaProducer
 from rex_shared import cloudevents
 from rex_shared.db import provision
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
+from rexctl.infra import PrivateInfra
 from rexctl.stack import SERVICES, Ports, Stack
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -46,35 +46,7 @@ def free_port() -> int:
 
 
 console = Console()
-REPO = Path(__file__).resolve().parents[1]
 WARMUP_S = 60
-
-
-class PrivateInfra:
-    """A Kafka and PostgreSQL of the soak alone (deploy/local/rexinfra.sh in a temp home)."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.kafka, self.controller, self.pg = free_port(), free_port(), free_port()
-
-    def run(self, command: str) -> None:
-        env = {
-            **os.environ,
-            "REX_HOME": str(self.home),
-            "KAFKA_PORT": str(self.kafka),
-            "KAFKA_CONTROLLER_PORT": str(self.controller),
-            "PG_PORT": str(self.pg),
-        }
-        script = REPO / "deploy" / "local" / "rexinfra.sh"
-        subprocess.run(["bash", str(script), command], env=env, check=True, capture_output=True)
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka}"
-
-    @property
-    def admin_dsn(self) -> str:
-        return f"postgresql://rex@127.0.0.1:{self.pg}/rex"
 
 
 def rss_mb(pid: int | None) -> float:
@@ -195,20 +167,15 @@ async def main() -> None:
     infra: PrivateInfra | None = None
     bootstrap, admin = os.environ.get("REX_KAFKA_BOOTSTRAP"), os.environ.get("REX_PG_ADMIN_DSN")
     if not (bootstrap and admin):
-        infra = PrivateInfra(home / "infra")
+        infra = PrivateInfra(home / "infra", free_port(), free_port(), free_port(), fast=False)
         console.print("starting a private Kafka and PostgreSQL ...")
-        infra.run("pg-start")
-        infra.run("kafka-start")
+        infra.start()
         bootstrap, admin = infra.bootstrap, infra.admin_dsn
     try:
         await soak(home, bootstrap, admin, args)
     finally:
         if infra is not None:
-            for command in ("kafka-stop", "pg-stop"):
-                try:
-                    infra.run(command)
-                except subprocess.CalledProcessError:
-                    console.print(f"[yellow]{command} failed; see {infra.home}/logs[/]")
+            infra.stop()
             shutil.rmtree(home, ignore_errors=True)
 
 

@@ -2,15 +2,11 @@
 restartable sinks, a steady event driver and the system's invariants."""
 
 import asyncio
-import contextlib
-import os
 import random
-import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -23,61 +19,8 @@ from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import RenewingProducer
 from rexctl.sinks import MailCollector, WebhookSink
-from rexctl.stack import repo_root
 
 MODEL = "gpt-4o-mini-2024-07-18"
-
-
-@dataclass
-class PrivateInfra:
-    """Kafka and PostgreSQL of the fault suite alone, so stopping them disturbs nobody else."""
-
-    home: Path
-    kafka_port: int
-    controller_port: int
-    pg_port: int
-
-    def _run(self, command: str) -> None:
-        env = {
-            **os.environ,
-            "REX_HOME": str(self.home),
-            "KAFKA_PORT": str(self.kafka_port),
-            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
-            "PG_PORT": str(self.pg_port),
-            "REX_PG_FAST": "1",
-        }
-        script = repo_root() / "deploy" / "local" / "rexinfra.sh"
-        subprocess.run(
-            ["bash", str(script), command], env=env, check=True, capture_output=True, text=True
-        )
-
-    def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        self._run("pg-start")
-        self._run("kafka-start")
-
-    def stop(self) -> None:
-        for command in ("kafka-stop", "pg-stop"):
-            with contextlib.suppress(subprocess.CalledProcessError):
-                self._run(command)
-
-    def kafka_stop(self) -> None:
-        self._run("kafka-stop")
-
-    def kafka_start(self) -> None:
-        self._run("kafka-start")
-
-    def pg_restart(self) -> None:
-        self._run("pg-stop")
-        self._run("pg-start")
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
-
-    @property
-    def admin_dsn(self) -> str:
-        return f"postgresql://rex@127.0.0.1:{self.pg_port}/rex"
 
 
 class Sinks:
