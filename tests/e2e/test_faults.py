@@ -27,13 +27,13 @@ from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
 from rex_shared.events import LlmCallCompleted
+from rexctl.infra import PrivateInfra
 from rexctl.stack import SERVICES, Ports, Stack
 
 from .conftest import free_port, read_topic
 from .faultkit import (
     Driver,
     Observed,
-    PrivateInfra,
     Sinks,
     expected_total,
     independent_cost_of,
