@@ -293,7 +293,7 @@ async def _submit_evaluation(fs: FaultSystem, org: str) -> str | None:
                 "/api/v1/evaluations", headers={"Authorization": f"Bearer {token}"}, json=body
             )
     except httpx.TransportError:
-        return None  # refused or cut off while the process was killed: not accepted
+        return None  # refused, or cut off by the kill (stored or not: _evaluation_calls looks)
     if r.status_code >= 500:
         return None
     assert r.status_code == 202, r.text
@@ -304,7 +304,20 @@ async def _evaluation_calls(
     fs: FaultSystem, org: str, submitted: list[str], limit_s: float = SETTLE_S
 ) -> list[LlmCallCompleted]:
     """Once every accepted evaluation finished: the calls it made (the evaluator's own record),
-    each of them published on llm.call.completed."""
+    each of them published on llm.call.completed.
+
+    Accepted = stored by the evaluator, which includes a submission whose 202 was cut off by
+    the kill after its commit: that evaluation is resumed and its calls are real."""
+    conn = await asyncpg.connect(fs.infra.admin_dsn)
+    try:
+        stored = {
+            str(r["id"])
+            for r in await conn.fetch("SELECT id FROM evaluator.evaluations WHERE org_id = $1", org)
+        }
+    finally:
+        await conn.close()
+    assert set(submitted) <= stored, set(submitted) - stored
+    submitted = sorted(stored)
     token = fs.verifier.mint(sub="driver", org_id=org, roles=["member"])
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + limit_s
