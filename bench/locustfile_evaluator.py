@@ -2,13 +2,20 @@
 
 Environment: REX_BENCH_JWT_SECRET (signs the users' tokens), REX_BENCH_ROWS (rows per
 evaluation, default 2), REX_BENCH_RATE (submissions per second per user, default 0.12),
-REX_BENCH_ORGS (organizations the users are spread over, default 10).
+REX_BENCH_ORGS (organizations the users are spread over, default 10), REX_BENCH_LOCKSTEP=1
+(every user submits at the same moment, once per period: a burst of all users at once instead
+of the steady rate).
+
+Each submission is its own data: rows drawn from the bundled sample, each answer lengthened
+by a random part of its contexts, so prompts (and the prices the ledger is asked for) vary
+from one submission to the next as different teams' datasets would.
 """
 
 import itertools
 import json
 import os
 import random
+import time
 from importlib import resources
 
 import gevent
@@ -16,10 +23,22 @@ from locust import HttpUser, constant_throughput, task
 from rex_shared.auth import JwtVerifier
 
 SAMPLE = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())
-ROWS = SAMPLE["rows"][: int(os.environ.get("REX_BENCH_ROWS", "2"))]
+ROWS = int(os.environ.get("REX_BENCH_ROWS", "2"))
+LOCKSTEP = os.environ.get("REX_BENCH_LOCKSTEP") == "1"
 ORGS = int(os.environ.get("REX_BENCH_ORGS", "10"))
 RATE = float(os.environ.get("REX_BENCH_RATE", "0.12"))
 _numbers = itertools.count()
+
+
+def varied_rows(n: int) -> list[dict[str, object]]:
+    """`n` sample rows, each answer followed by a random stretch of its own contexts."""
+    rows = []
+    for row in random.sample(SAMPLE["rows"], min(n, len(SAMPLE["rows"]))):
+        words = " ".join(row["contexts"]).split()
+        start = random.randrange(len(words))
+        extra = " ".join(words[start : start + random.randint(0, len(words))])
+        rows.append({**row, "answer": f"{row['answer']} {extra}".strip()})
+    return rows
 
 
 class Submitter(HttpUser):
@@ -42,11 +61,17 @@ class Submitter(HttpUser):
         self.last_id: str | None = None
         # Users do not act in lockstep: each starts somewhere within its first period, so the
         # load is the steady rate from the start instead of one burst of every user at once.
+        if LOCKSTEP:
+            return
         gevent.sleep(random.uniform(0, 1 / RATE))
+        # constant_throughput paces from the user's creation, which would count that sleep as
+        # task time and bring every user back into step at its second task (all 100 at once
+        # every 1/RATE seconds, as an strace of the API showed): pace from here instead.
+        self._cp_last_run = time.perf_counter()
 
     @task
     def submit(self) -> None:
-        body = {"project_id": "load", "metrics": ["faithfulness"], "rows": ROWS}
+        body = {"project_id": "load", "metrics": ["faithfulness"], "rows": varied_rows(ROWS)}
         with self.client.post("/api/v1/evaluations", json=body, name="submit",
                               catch_response=True) as reply:  # fmt: skip
             if reply.status_code != 202:
