@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cost_ledger.migrate import migrate_and_seed
 from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import migrate, provision
-from rex_shared.kafka import ensure_topics
+from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rexctl.stack import Ports, Proc, Stack
 
 KAFKA = "127.0.0.1:9092"
@@ -35,24 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def _commit_at_end(group: str, topic: str) -> None:
-    # A fresh group would replay the topic's history: start it where the topic ends now.
-    probe = AIOKafkaProducer(bootstrap_servers=KAFKA)
-    await probe.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in await probe.partitions_for(topic)]
-    finally:
-        await probe.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        offsets = dict(await consumer.end_offsets(parts))
-        consumer.assign(parts)
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 def _dsn(role: str, password: str) -> str:
@@ -75,8 +56,7 @@ async def _prepare(groups: dict[str, str], ledger_schema: str) -> None:
         schema=ledger_schema,
         directory=ROOT / "migrations" / "cost-ledger",
     )
-    await _commit_at_end(groups["ledger"], topics.LLM_CALL_COMPLETED)
-    await _commit_at_end(groups["budget"], topics.LLM_COST_RECORDED)
+    await commit_groups_at_end(KAFKA, groups.values())
 
 
 async def _drop(schema: str) -> None:

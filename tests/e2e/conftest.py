@@ -1,9 +1,10 @@
 """The whole system as separate processes on real Kafka and PostgreSQL, with real sinks."""
 
 import asyncio
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
+from rex_shared.kafka import commit_groups_at_end
 from rex_shared.testing.infra import Infra
 from rexctl.sinks import MailCollector, WebhookSink, start_smtp
 from rexctl.stack import SERVICES, Ports, Stack
@@ -33,6 +35,9 @@ class System:
     slack: WebhookSink
     verifier: JwtVerifier
     pg_admin_dsn: str
+    # This run's consumer groups (service -> group): its own, committed at the topics' end
+    # before the services start, so a shared development broker's backlog is not replayed.
+    groups: dict[str, str] = field(default_factory=dict)
 
     def headers(self, org: str, user: str = "alice", role: str = "admin") -> dict[str, str]:
         token = self.verifier.mint(sub=user, org_id=org, roles=[role])
@@ -57,6 +62,9 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         smtp=smtp_port,
         slack=slack.port,
     )
+    tag = secrets.token_hex(4)
+    groups = {name: f"{name}-e2e-{tag}" for name in ("cost-ledger", "budget", "notifier")}
+    asyncio.run(commit_groups_at_end(infra.kafka_bootstrap, groups.values()))
     stack = Stack(
         home=home,
         kafka_bootstrap=infra.kafka_bootstrap,
@@ -64,6 +72,9 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         ports=ports,
         with_sinks=False,
         extra_env={
+            "REX_LEDGER_CONSUMER_GROUP": groups["cost-ledger"],
+            "REX_BUDGET_CONSUMER_GROUP": groups["budget"],
+            "REX_NOTIFIER_CONSUMER_GROUP": groups["notifier"],
             "REX_NOTIFIER_SMTP_PORT": str(smtp_port),
             "REX_NOTIFIER_SLACK_WEBHOOK_URL": slack.url,
             "REX_NOTIFIER_BACKOFF_BASE_S": "0.5",
@@ -75,7 +86,8 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     try:
         for proc in stack.processes():
             stack.start(proc, timeout=90)
-        yield System(stack, mail, slack, JwtVerifier(stack.jwt_secret()), infra.pg_admin_dsn)
+        verifier = JwtVerifier(stack.jwt_secret())
+        yield System(stack, mail, slack, verifier, infra.pg_admin_dsn, groups)
     except Exception:
         _dump_logs(home)
         raise

@@ -129,7 +129,7 @@ async def test_the_cost_counter_equals_the_ledger_total_and_ignores_redelivery(
             await producer.send_and_wait(r.topic, value=r.value, key=r.key, headers=list(r.headers))
     finally:
         await producer.stop()
-    await wait_caught_up(bootstrap, "cost-ledger", topics.LLM_CALL_COMPLETED)
+    await wait_caught_up(bootstrap, system.groups["cost-ledger"], topics.LLM_CALL_COMPLETED)
     after = await scrape(http)
     assert abs(spend(after, org) - ledger_total) <= ledger_total * Decimal("1e-9")
 

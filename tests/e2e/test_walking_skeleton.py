@@ -185,8 +185,8 @@ async def _settle_and_check_once(
             await producer.send_and_wait(r.topic, value=r.value, key=r.key, headers=list(r.headers))
     finally:
         await producer.stop()
-    await wait_caught_up(bootstrap, "cost-ledger", topics.LLM_CALL_COMPLETED)
-    await wait_caught_up(bootstrap, "budget", topics.LLM_COST_RECORDED)
+    await wait_caught_up(bootstrap, system.groups["cost-ledger"], topics.LLM_CALL_COMPLETED)
+    await wait_caught_up(bootstrap, system.groups["budget"], topics.LLM_COST_RECORDED)
 
     ledger = await _json(
         await http["cost-ledger"].get(f"/api/v1/costs/evaluations/{eval_id}", headers=h)
@@ -197,7 +197,7 @@ async def _settle_and_check_once(
     alerts = await _json(await http["budget"].get("/api/v1/budgets/alerts", headers=h))
     items = alerts["items"] if isinstance(alerts, dict) else alerts
     assert len(items) == 1
-    await wait_caught_up(bootstrap, "notifier", topics.BUDGET_THRESHOLD_CROSSED)
+    await wait_caught_up(bootstrap, system.groups["notifier"], topics.BUDGET_THRESHOLD_CROSSED)
     assert (len(mails()), len(posts())) == (1, 1)
     mail = mails()[0]
     assert mail.is_multipart()

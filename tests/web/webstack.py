@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
-from rex_shared.topics import ALL_TOPICS
+from rex_shared.kafka import commit_groups_at_end
 from rexctl.stack import SERVICES, Ports, Stack, repo_root
 
 ROOT = repo_root()
@@ -77,33 +75,6 @@ async def _drop_database(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
-async def _groups_at_end(bootstrap: str, groups: list[str]) -> None:
-    """Commit every existing topic's end offsets for `groups`: they see only new events."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await probe.start()
-    try:
-        known = await probe.topics()
-        parts = [
-            TopicPartition(t, p)
-            for t in ALL_TOPICS
-            if t in known
-            for p in probe.partitions_for_topic(t) or ()
-        ]
-        ends = await probe.end_offsets(parts) if parts else {}
-    finally:
-        await probe.stop()
-    for group in groups:
-        committer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await committer.start()
-        try:
-            if ends:
-                await committer.commit({tp: OffsetAndMetadata(off, "") for tp, off in ends.items()})
-        finally:
-            await committer.stop()
-
-
 async def _provision(stack: Stack) -> None:
     for _, _, schema, _ in SERVICES:
         await provision(stack.pg_admin_dsn, schema=schema, role=f"rex_{schema}", password=schema)
@@ -136,7 +107,7 @@ def web_stack(
     db = f"rex_web_{tag}"
     dsn = asyncio.run(_create_database(pg_admin_dsn, db))
     groups = {prefix: f"rex-web-{tag}-{name}" for name, prefix in GROUPS.items()}
-    asyncio.run(_groups_at_end(kafka_bootstrap, list(groups.values())))
+    asyncio.run(commit_groups_at_end(kafka_bootstrap, groups.values()))
     ports = Ports(
         evaluator=free_port(), ledger=free_port(), budget=free_port(), notifier=free_port(),
         sim=free_port(), smtp=free_port(), slack=free_port(), web=free_port(),

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     InvalidProducerEpoch,
@@ -17,7 +17,7 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 from aiokafka.partitioner import DefaultPartitioner
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from rex_shared import topics
 from rex_shared.cloudevents import OutgoingEvent
@@ -253,6 +253,35 @@ async def ensure_topics(
         await _warn_if_fewer_partitions(admin, sorted(set(wanted) & existing), partitions)
     finally:
         await admin.close()
+
+
+async def commit_groups_at_end(
+    bootstrap: str, groups: Iterable[str], names: Iterable[str] = topics.ALL_TOPICS
+) -> None:
+    """Commit, for each of `groups`, the current end of every existing topic in `names`.
+
+    A fresh consumer group would otherwise start at the topics' history (or wherever its
+    offset reset points); tests, benchmarks and side stacks give their services a group of
+    their own made this way, so they see only the events published from now on."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await probe.start()
+    try:
+        await probe._client.force_metadata_update()
+        parts = [TopicPartition(t, p) for t in names for p in probe.partitions_for_topic(t) or ()]
+        ends = dict(await probe.end_offsets(parts)) if parts else {}
+    finally:
+        await probe.stop()
+    for group in groups:
+        committer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await committer.start()
+        try:
+            if ends:
+                committer.assign(list(ends))
+                await committer.commit({tp: OffsetAndMetadata(o, "") for tp, o in ends.items()})
+        finally:
+            await committer.stop()
 
 
 def _with_dlqs(wanted: Mapping[str, str]) -> list[tuple[str, bool]]:

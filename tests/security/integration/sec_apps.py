@@ -17,11 +17,10 @@ from uuid import uuid4
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings
 from rex_shared import topics
-from rex_shared.kafka import ensure_topics
+from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_shared.testing.infra import Infra
 from rex_shared.testing.pg import service_database
 
@@ -56,25 +55,7 @@ def settings_of(cls: type[BaseSettings], values: dict[str, Any]) -> Any:
 
 async def commit_group_at_end(bootstrap: str, group: str) -> None:
     """A fresh consumer group starts where every REX topic ends now, not at its history."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        parts = [
-            TopicPartition(t, p)
-            for t in topics.ALL_TOPICS
-            for p in (consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-        ]
-        consumer.assign(parts)
-        await consumer.commit(dict(await consumer.end_offsets(parts)))
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
+    await commit_groups_at_end(bootstrap, [group])
 
 
 @asynccontextmanager
