@@ -28,32 +28,14 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import httpx
 import psutil
 from evaluator_stack import PG_ADMIN, evaluator_stack
-from genai_prices import Usage as PriceUsage
-from genai_prices import calc_price
 from rex_shared.events import Usage
-
-
-def independent_cost(provider: str, model: str, usage: Usage, at: datetime) -> Decimal:
-    """What genai-prices says a call costs, with no REX code in between."""
-    price = calc_price(
-        PriceUsage(
-            input_tokens=usage.input_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            output_tokens=usage.output_tokens,
-        ),
-        model_ref=model,
-        provider_id=provider,
-        genai_request_timestamp=at,
-    )
-    return Decimal(price.total_price)
+from rexctl.oracle import independent_cost
 
 
 async def tracking_accuracy(

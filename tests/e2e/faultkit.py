@@ -13,11 +13,10 @@ from uuid import uuid4
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
-from genai_prices import Usage as PriceUsage
-from genai_prices import calc_price
 from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import RenewingProducer
+from rexctl.oracle import independent_cost_of
 from rexctl.sinks import MailCollector, WebhookSink
 
 MODEL = "gpt-4o-mini-2024-07-18"
@@ -56,38 +55,6 @@ class Sinks:
     @property
     def slack_url(self) -> str:
         return f"http://127.0.0.1:{self.slack_port}/slack"
-
-
-def independent_cost(usage: Usage, at: datetime) -> Decimal:
-    """What genai-prices says the call costs, without any REX code."""
-    price = calc_price(
-        PriceUsage(
-            input_tokens=usage.input_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            output_tokens=usage.output_tokens,
-        ),
-        model_ref=MODEL,
-        provider_id="openai",
-        genai_request_timestamp=at,
-    )
-    return Decimal(price.total_price)
-
-
-def independent_cost_of(event: LlmCallCompleted) -> Decimal:
-    """What genai-prices says any recorded call costs (its own model and provider)."""
-    u = event.usage
-    price = calc_price(
-        PriceUsage(
-            input_tokens=u.input_tokens,
-            cache_read_tokens=u.cache_read_tokens,
-            cache_write_tokens=u.cache_write_tokens,
-            output_tokens=u.output_tokens,
-        ),
-        model_ref=event.model,
-        provider_id=event.provider,
-        genai_request_timestamp=event.completed_at,
-    )
-    return Decimal(price.total_price)
 
 
 def make_call(org: str, evaluation_id: str, rng: random.Random) -> LlmCallCompleted:
@@ -188,7 +155,7 @@ class Driver:
 
 
 def expected_total(calls: list[LlmCallCompleted]) -> Decimal:
-    return sum((independent_cost(c.usage, c.completed_at) for c in calls), Decimal(0))
+    return sum((independent_cost_of(c) for c in calls), Decimal(0))
 
 
 async def _start_with_retry(producer: AIOKafkaProducer) -> None:

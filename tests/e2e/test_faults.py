@@ -28,6 +28,7 @@ from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
 from rex_shared.events import LlmCallCompleted
 from rexctl.infra import PrivateInfra
+from rexctl.oracle import independent_cost_of
 from rexctl.stack import SERVICES, Ports, Stack
 
 from .conftest import free_port, read_topic
@@ -36,7 +37,6 @@ from .faultkit import (
     Observed,
     Sinks,
     expected_total,
-    independent_cost_of,
     observe,
     plan_calls,
 )

@@ -9,10 +9,9 @@ from uuid import UUID
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
-from genai_prices import Usage as PriceUsage
-from genai_prices import calc_price
 from rex_shared import topics
 from rex_shared.events import LlmCallCompleted
+from rexctl.oracle import independent_cost_of
 
 from .conftest import System, eventually, read_topic, wait_caught_up
 
@@ -28,24 +27,6 @@ ROWS = [
         "answer": "Apollo 11 landed on the Moon in July 1969. It carried three astronauts.",
     },
 ]
-
-
-def independent_cost(event: LlmCallCompleted) -> Decimal:
-    """The price genai-prices gives for the call, computed without any REX code."""
-    u = event.usage
-    usage = PriceUsage(
-        input_tokens=u.input_tokens,
-        cache_read_tokens=u.cache_read_tokens,
-        cache_write_tokens=u.cache_write_tokens,
-        output_tokens=u.output_tokens,
-    )
-    price = calc_price(
-        usage,
-        model_ref=event.model,
-        provider_id=event.provider,
-        genai_request_timestamp=event.completed_at,
-    )
-    return Decimal(price.total_price)
 
 
 async def _calls_made(system: System, eval_id: str) -> int:
@@ -122,7 +103,7 @@ async def test_one_evaluation_flows_to_ledger_budget_email_and_slack(
     calls: list[LlmCallCompleted] = await eventually(all_published)  # type: ignore[assignment]
     assert len(calls) == made
     assert len({c.call_id for c in calls}) == made
-    expected_total = sum((independent_cost(c) for c in calls), Decimal(0))
+    expected_total = sum((independent_cost_of(c) for c in calls), Decimal(0))
     assert expected_total > 0
 
     async def ledger_complete() -> Any:
