@@ -1,12 +1,15 @@
 """Fixtures shared by the evaluator's test tiers: the simulator, SDK clients on it, fakes."""
 
+import json
+import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import anthropic
+import httpx
 import httpx2
 import openai
 import pytest
@@ -18,6 +21,7 @@ from evaluator.estimates import Estimate, estimate_cost
 from evaluator.handlers import Gatekeeping, SubmitEvaluation
 from evaluator.ports import LlmClient
 from fastapi import FastAPI
+from jsonschema import Draft202012Validator
 from llm_sim.app import create_app as create_sim
 from rex_shared.events import Usage
 
@@ -178,3 +182,44 @@ def gates(quoter: FakeQuoter, budget: FakeBudget) -> Gatekeeping:
         )
 
     return Gatekeeping(estimate, budget)
+
+
+ReplyCheck = Callable[[httpx.Response], Awaitable[None]]
+
+
+def _reply_schema(spec: dict[str, Any], method: str, path: str, status: int) -> dict[str, Any]:
+    """The JSON schema the document declares for this reply ({} when none)."""
+    templates = sorted(spec["paths"], key=lambda t: t.count("{"))  # literal segments first
+    for template in templates:
+        operation = spec["paths"][template].get(method.lower())
+        if operation and re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", template), path):
+            reply = operation["responses"].get(str(status), {})
+            schema: dict[str, Any] = reply.get("content", {}).get("application/json", {})
+            return schema.get("schema") or {}
+    return {}
+
+
+@pytest.fixture
+def documented_replies() -> Callable[[FastAPI], ReplyCheck]:
+    """An httpx response hook for `app`: every 2xx JSON reply under /api/v1 matches the schema
+    the app's OpenAPI document declares for it (no unknown field, money as strings)."""
+
+    def hook(app: FastAPI) -> ReplyCheck:
+        spec = app.openapi()
+
+        async def check(response: httpx.Response) -> None:
+            request, status = response.request, response.status_code
+            json_reply = response.headers.get("content-type", "").startswith("application/json")
+            if not (200 <= status < 300 and json_reply and request.url.path.startswith("/api/v1")):
+                return
+            schema = _reply_schema(spec, request.method, request.url.path, status)
+            assert "$ref" in schema, f"undocumented: {request.method} {request.url.path}"
+            validator = Draft202012Validator(
+                {**schema, "components": spec["components"]},
+                format_checker=Draft202012Validator.FORMAT_CHECKER,
+            )
+            validator.validate(json.loads(await response.aread()))
+
+        return check
+
+    return hook

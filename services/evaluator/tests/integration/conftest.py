@@ -127,6 +127,7 @@ def serve_evaluator(
     jwt_secret: str,
     ledger_url: str,
     budget_url: str,
+    documented_replies: Callable[[FastAPI], Any],
 ) -> Callable[..., AbstractAsyncContextManager[Running]]:
     """`async with serve_evaluator(**settings_overrides) as running:` the app in its lifespan."""
 
@@ -147,7 +148,11 @@ def serve_evaluator(
         app = create_app(Settings(**{**defaults, **overrides}))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as http:
+            # Every success reply is also checked against the model its route documents.
+            hooks = {"response": [documented_replies(app)]}
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://evaluator", event_hooks=hooks
+            ) as http:
                 yield Running(app, http, evaluator_dsn)
 
     return serve

@@ -45,9 +45,15 @@ def app(
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    app: FastAPI, documented_replies: Callable[[FastAPI], Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Every success reply is also checked against the model its route documents."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as http:
+    hooks = {"response": [documented_replies(app)]}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://evaluator", event_hooks=hooks
+    ) as http:
         yield http
 
 
@@ -373,3 +379,20 @@ async def test_giving_both_rows_and_a_dataset_or_neither_is_a_422(
     for body in (both, neither):
         reply = await client.post("/api/v1/evaluations", json=body, headers=auth_headers(org))
         assert (reply.status_code, reply.json()["error"]["code"]) == (422, "VALIDATION_ERROR")
+
+
+def test_every_api_operation_documents_its_success_reply(app: FastAPI) -> None:
+    """Clients read the document: each JSON success reply names its model, streams their type."""
+    spec = app.openapi()
+    undocumented = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items() if path.startswith("/api/v1") else ():
+            for status, reply in op["responses"].items():
+                content = reply.get("content", {})
+                if status.startswith("2") and set(content) != {"text/event-stream"}:
+                    schema = content.get("application/json", {}).get("schema", {})
+                    if not schema.get("$ref", "").startswith("#/components/schemas/Envelope_"):
+                        undocumented.append(f"{method.upper()} {path} {status}")
+    assert not undocumented
+    events = spec["paths"]["/api/v1/evaluations/{evaluation_id}/events"]["get"]
+    assert set(events["responses"]["200"]["content"]) == {"text/event-stream"}

@@ -18,8 +18,23 @@ from evaluator.adapters.key_repo import PgKeyRepo
 from evaluator.adapters.services import LedgerClient, Refused, ServiceUnavailable
 from evaluator.domain import pagination
 from evaluator.domain.model import TERMINAL
+from evaluator.entrypoints.replies import (
+    Cancelling,
+    EstimateReply,
+    EvaluationOut,
+    EvaluationPage,
+    Submitted,
+    documented,
+)
 from evaluator.entrypoints.schemas import EvaluationIn
-from evaluator.entrypoints.views import evaluation_view, summary_view
+from evaluator.entrypoints.views import (
+    cancelling_view,
+    estimate_view,
+    evaluation_view,
+    page_view,
+    submitted_view,
+    summary_view,
+)
 from evaluator.handlers import (
     Gatekeeping,
     InvalidRows,
@@ -173,15 +188,7 @@ async def _submit(d: ApiDeps, body: EvaluationIn, who: Principal) -> dict[str, A
     except ServiceUnavailable as exc:
         raise unavailable(exc) from exc
     d.start_run(evaluation.id)
-    estimate = evaluation.estimate or {}
-    return {
-        "id": str(evaluation.id),
-        "status": evaluation.status,
-        "estimated_cost": estimate.get("estimated_cost"),
-        "estimate": evaluation.estimate,
-        "reservation_id": evaluation.reservation_id,
-        "warnings": list(evaluation.warnings),
-    }
+    return submitted_view(evaluation)
 
 
 async def _estimate(d: ApiDeps, body: EvaluationIn, who: Principal) -> dict[str, Any]:
@@ -192,8 +199,13 @@ async def _estimate(d: ApiDeps, body: EvaluationIn, who: Principal) -> dict[str,
         raise refused(exc) from exc
     except ServiceUnavailable as exc:
         raise unavailable(exc) from exc
-    judge = {"provider": cmd.judge.provider, "model": cmd.judge.model}
-    return {**found.as_json(), "rows": len(cmd.rows), "judge": judge}
+    return estimate_view(found, len(cmd.rows), cmd.judge)
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events (documents the stream's media type in OpenAPI)."""
+
+    media_type = "text/event-stream"
 
 
 def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> APIRouter:
@@ -201,21 +213,21 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
     router = APIRouter(prefix="/api/v1/evaluations", tags=["evaluations"])
     caller = Depends(principal)
 
-    @router.post("", status_code=202)
+    @router.post("", status_code=202, responses=documented(202, Submitted))
     async def submit(body: EvaluationIn, who: Principal = caller) -> JSONResponse:
         require_role(who, "admin", "member")
         return JSONResponse(ok(await _submit(deps(), body, who)), 202)
 
-    @router.post("/estimate")
-    async def estimate(body: EvaluationIn, who: Principal = caller) -> dict[str, Any]:
+    @router.post("/estimate", responses=documented(200, EstimateReply))
+    async def estimate(body: EvaluationIn, who: Principal = caller) -> Any:
         return ok(await _estimate(deps(), body, who))
 
-    @router.get("")
+    @router.get("", responses=documented(200, EvaluationPage))
     async def list_evaluations(
         who: Principal = caller,
         limit: int = Query(20, ge=1, le=100),
         cursor: str | None = Query(None, max_length=200),
-    ) -> dict[str, Any]:
+    ) -> Any:
         try:
             after = pagination.decode(cursor) if cursor else None
         except pagination.InvalidCursor as exc:
@@ -224,10 +236,10 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
         items = await deps().repo.list(who.org_id, limit, after, owner)
         last = items[-1].evaluation if len(items) == limit else None
         next_cursor = pagination.encode(last.created_at, last.id) if last else None
-        return ok({"items": [summary_view(s) for s in items], "next_cursor": next_cursor})
+        return ok(page_view([summary_view(s) for s in items], next_cursor))
 
-    @router.get("/{evaluation_id}")
-    async def get_evaluation(evaluation_id: str, who: Principal = caller) -> dict[str, Any]:
+    @router.get("/{evaluation_id}", responses=documented(200, EvaluationOut))
+    async def get_evaluation(evaluation_id: str, who: Principal = caller) -> Any:
         d = deps()
         state = await _state(d, who, evaluation_id)
         # The stored results and the ledger's actual cost at once (one waits on the database,
@@ -236,7 +248,7 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
                                                _actual(d, state))  # fmt: skip
         return ok(evaluation_view(state, results, actual))
 
-    @router.post("/{evaluation_id}/cancel", status_code=202)
+    @router.post("/{evaluation_id}/cancel", status_code=202, responses=documented(202, Cancelling))
     async def cancel(evaluation_id: str, who: Principal = caller) -> JSONResponse:
         require_role(who, "admin", "member")
         d = deps()
@@ -244,9 +256,9 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
         if not await d.repo.request_cancel(who.org_id, state.evaluation.id):
             raise APIError(409, "EVALUATION_FINISHED", f"evaluation is {state.evaluation.status}")
         d.start_run(state.evaluation.id)  # no run holds it: one starts, sees the flag, ends
-        return JSONResponse(ok({"id": evaluation_id, "status": "cancelling"}), 202)
+        return JSONResponse(ok(cancelling_view(evaluation_id)), 202)
 
-    @router.get("/{evaluation_id}/events")
+    @router.get("/{evaluation_id}/events", response_class=EventStream)
     async def events(evaluation_id: str, who: Principal = caller) -> StreamingResponse:
         d = deps()
         await _state(d, who, evaluation_id)  # 404 before the stream starts

@@ -15,8 +15,25 @@ from evaluator.adapters.key_repo import PgKeyRepo
 from evaluator.domain import datasets as parse
 from evaluator.domain import pagination
 from evaluator.entrypoints.api import ApiDeps
+from evaluator.entrypoints.replies import (
+    DatasetDetail,
+    DatasetOut,
+    DatasetPage,
+    KeyDeleted,
+    KeyList,
+    KeyOut,
+    KeysRotated,
+    documented,
+)
 from evaluator.entrypoints.schemas import ProviderKeyIn
-from evaluator.entrypoints.views import dataset_view, key_view
+from evaluator.entrypoints.views import (
+    dataset_view,
+    key_deleted_view,
+    key_view,
+    keys_view,
+    page_view,
+    rotated_view,
+)
 
 Provider = Literal["openai", "anthropic"]
 
@@ -64,7 +81,7 @@ def datasets_router(
     router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
     caller = Depends(principal)
 
-    @router.post("", status_code=201)
+    @router.post("", status_code=201, responses=documented(201, DatasetOut))
     async def upload(
         request: Request,
         who: Principal = caller,
@@ -92,12 +109,12 @@ def datasets_router(
         await _repo(d).create(dataset)
         return JSONResponse(ok(dataset_view(dataset)), 201)
 
-    @router.get("")
+    @router.get("", responses=documented(200, DatasetPage))
     async def list_datasets(
         who: Principal = caller,
         limit: int = Query(20, ge=1, le=100),
         cursor: str | None = Query(None, max_length=200),
-    ) -> dict[str, Any]:
+    ) -> Any:
         try:
             after = pagination.decode(cursor) if cursor else None
         except pagination.InvalidCursor as exc:
@@ -105,12 +122,10 @@ def datasets_router(
         items = await _repo(deps()).list(who.org_id, limit, after)
         last = items[-1] if len(items) == limit else None
         next_cursor = pagination.encode(last.created_at, last.id) if last else None
-        return ok({"items": [dataset_view(i) for i in items], "next_cursor": next_cursor})
+        return ok(page_view([dataset_view(i) for i in items], next_cursor))
 
-    @router.get("/{dataset_id}")
-    async def get_dataset(
-        dataset_id: str, who: Principal = caller, rows: bool = True
-    ) -> dict[str, Any]:
+    @router.get("/{dataset_id}", responses=documented(200, DatasetDetail))
+    async def get_dataset(dataset_id: str, who: Principal = caller, rows: bool = True) -> Any:
         try:
             found = await _repo(deps()).get(who.org_id, UUID(dataset_id), with_rows=rows)
         except ValueError:
@@ -128,20 +143,18 @@ def keys_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> A
     router = APIRouter(prefix="/api/v1/provider-keys", tags=["provider-keys"])
     caller = Depends(principal)
 
-    @router.get("")
-    async def list_keys(who: Principal = caller) -> dict[str, Any]:
+    @router.get("", responses=documented(200, KeyList))
+    async def list_keys(who: Principal = caller) -> Any:
         require_role(who, "admin", "viewer")
-        return ok({"items": [key_view(k) for k in await _keys(deps()).list(who.org_id)]})
+        return ok(keys_view(await _keys(deps()).list(who.org_id)))
 
-    @router.post("/rotate")
-    async def rotate(who: Principal = caller) -> dict[str, Any]:
+    @router.post("/rotate", responses=documented(200, KeysRotated))
+    async def rotate(who: Principal = caller) -> Any:
         require_role(who, "admin")
-        return ok({"rotated": await _keys(deps()).rotate(who.org_id)})
+        return ok(rotated_view(await _keys(deps()).rotate(who.org_id)))
 
-    @router.put("/{provider}")
-    async def put_key(
-        provider: Provider, body: ProviderKeyIn, who: Principal = caller
-    ) -> dict[str, Any]:
+    @router.put("/{provider}", responses=documented(200, KeyOut))
+    async def put_key(provider: Provider, body: ProviderKeyIn, who: Principal = caller) -> Any:
         require_role(who, "admin")
         d = deps()
         info = await _keys(d).put(who.org_id, provider, body.api_key.strip(), by=who.sub)
@@ -149,14 +162,14 @@ def keys_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> A
             d.on_key_change(who.org_id, provider)
         return ok(key_view(info))
 
-    @router.delete("/{provider}")
-    async def delete_key(provider: Provider, who: Principal = caller) -> dict[str, Any]:
+    @router.delete("/{provider}", responses=documented(200, KeyDeleted))
+    async def delete_key(provider: Provider, who: Principal = caller) -> Any:
         require_role(who, "admin")
         d = deps()
         if not await _keys(d).delete(who.org_id, provider):
             raise NotFound("provider key")
         if d.on_key_change:
             d.on_key_change(who.org_id, provider)
-        return ok({"provider": provider, "deleted": True})
+        return ok(key_deleted_view(provider))
 
     return router

@@ -3,7 +3,8 @@
 from typing import Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from evaluator.domain.model import Judge, Row
 from evaluator.handlers import SubmitEvaluation
@@ -25,8 +26,26 @@ class JudgeIn(BaseModel):
     model: str = Field("gpt-4o-mini", min_length=1, max_length=200)
 
 
+_EXAMPLE: JsonDict = {
+    "project_id": "default",
+    "metrics": ["faithfulness"],
+    "judge": {"provider": "openai", "model": "gpt-4o-mini"},
+    "rows": [
+        {
+            "question": "Where is the Eiffel Tower?",
+            "contexts": ["The Eiffel Tower is a wrought-iron lattice tower in Paris."],
+            "answer": "It is in Paris.",
+        }
+    ],
+}
+
+
 class EvaluationIn(BaseModel):
     """`POST /api/v1/evaluations` (and `/estimate`): a stored dataset or inline rows."""
+
+    # A valid body in the document: clients see one, and schemathesis sends it, so the
+    # success replies are checked against their documented shape too.
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     project_id: str = Field("default", min_length=1, max_length=200)
     metrics: list[str] = Field(min_length=1, max_length=20)

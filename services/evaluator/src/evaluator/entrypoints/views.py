@@ -8,11 +8,42 @@ from rex_shared.money import to_str
 
 from evaluator.adapters.dataset_repo import Dataset
 from evaluator.adapters.key_repo import KeyInfo
+from evaluator.domain.model import Evaluation, Judge
+from evaluator.estimates import Estimate
 from evaluator.ports import EvaluationState, RowResult
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def page_view(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def submitted_view(evaluation: Evaluation) -> dict[str, Any]:
+    """An evaluation just accepted (202)."""
+    estimate = evaluation.estimate or {}
+    return {
+        "id": str(evaluation.id),
+        "status": evaluation.status,
+        "estimated_cost": estimate.get("estimated_cost"),
+        "estimate": evaluation.estimate,
+        "reservation_id": evaluation.reservation_id,
+        "warnings": list(evaluation.warnings),
+    }
+
+
+def estimate_view(found: Estimate, rows: int, judge: Judge) -> dict[str, Any]:
+    return {
+        **found.as_json(),
+        "rows": rows,
+        "judge": {"provider": judge.provider, "model": judge.model},
+    }
+
+
+def cancelling_view(evaluation_id: str) -> dict[str, Any]:
+    return {"id": evaluation_id, "status": "cancelling"}
 
 
 def summary_view(state: EvaluationState) -> dict[str, Any]:
@@ -94,3 +125,15 @@ def key_view(k: KeyInfo) -> dict[str, Any]:
         "updated_by": k.updated_by,
         "updated_at": _iso(k.updated_at),
     }
+
+
+def keys_view(keys: list[KeyInfo]) -> dict[str, Any]:
+    return {"items": [key_view(k) for k in keys]}
+
+
+def rotated_view(rotated: int) -> dict[str, Any]:
+    return {"rotated": rotated}
+
+
+def key_deleted_view(provider: str) -> dict[str, Any]:
+    return {"provider": provider, "deleted": True}
