@@ -1,8 +1,11 @@
 """The ledger app in-process against real Kafka and PostgreSQL, on a throwaway schema and group."""
 
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from functools import partial
+from typing import Any
 
 import asyncpg
 import httpx
@@ -13,6 +16,7 @@ from cost_ledger.bootstrap import create_app
 from cost_ledger.config import Settings
 from cost_ledger.migrate import migrate_and_seed
 from fastapi import FastAPI
+from jsonschema import Draft202012Validator, FormatChecker
 from rex_shared import topics
 from rex_shared.db import provision
 from rex_shared.kafka import ensure_topics
@@ -111,10 +115,44 @@ async def ledger_app(
     await delete_topics(infra.kafka_bootstrap, [cost_topic, topics.dlq(cost_topic)])
 
 
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    return not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is not None
+
+
+def documented_replies(app: FastAPI) -> Callable[[httpx.Response], Awaitable[None]]:
+    """A response hook: every 2xx JSON reply of /api/v1 must match the schema the app's OpenAPI
+    document gives for it (so every test that reads a reply checks the document too)."""
+    spec = app.openapi()
+    routes = [(re.compile("^" + re.sub(r"{[^}]+}", "[^/]+", path) + "$"), item)
+              for path, item in spec["paths"].items() if path.startswith("/api/v1")]  # fmt: skip
+
+    async def check(response: httpx.Response) -> None:
+        kind = response.headers.get("content-type", "")
+        if not response.is_success or not kind.startswith("application/json"):
+            return
+        path, method = response.request.url.path, response.request.method.lower()
+        item = next((item for pattern, item in routes if pattern.match(path)), None)
+        if item is None:
+            return
+        await response.aread()
+        reply = item[method]["responses"][str(response.status_code)]["content"]
+        schema: dict[str, Any] = {**reply["application/json"]["schema"],
+                                  "components": spec["components"]}  # fmt: skip
+        Draft202012Validator(schema, format_checker=FORMATS).validate(response.json())
+
+    return check
+
+
 @pytest.fixture
 async def client(ledger_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=ledger_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as http:
+    hooks = {"response": [documented_replies(ledger_app)]}
+    async with httpx.AsyncClient(transport=transport, base_url="http://ledger",
+                                 event_hooks=hooks) as http:  # fmt: skip
         yield http
 
 

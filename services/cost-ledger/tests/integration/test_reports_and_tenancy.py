@@ -214,6 +214,8 @@ async def test_bad_report_queries_are_4xx_and_too_many_requests_a_429(
         "/api/v1/costs/calls?metric=a%00b",
         "/api/v1/costs/summary?to=0001-01-01",
         "/api/v1/costs/summary?period=year&from=9999-06-01",
+        "/api/v1/costs/calls?to=2025-01-01T00:00:00Z&to=0.0",  # one value each, never the last
+        "/api/v1/costs/summary?period=day&group_by=model&period=year",
     ):
         reply = await client.get(url, headers=auth)
         assert reply.status_code == 422, url

@@ -13,7 +13,7 @@ from cost_ledger.adapters import catalog_repo
 from cost_ledger.domain.admin_prices import NewPrice, catalog_row, rates_from, unusual_rates
 from cost_ledger.domain.pricebook import normalize_tier
 from cost_ledger.domain.repricing import Scope
-from cost_ledger.entrypoints import cursors, report_views, views
+from cost_ledger.entrypoints import cursors, replies, report_views, views
 from cost_ledger.entrypoints.deps import Deps, utc
 from cost_ledger.entrypoints.requests import PriceRequest, RepriceRequest
 from cost_ledger.handlers import reprice_calls
@@ -28,7 +28,7 @@ def add_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
 
 
 def _read_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.get("/pricing")
+    @routes.get("/pricing", **replies.documented(replies.PricingPageOut))
     async def pricing(
         provider: str | None = Query(None, max_length=100),
         model: str | None = Query(None, max_length=200), at: datetime | None = None,
@@ -42,18 +42,19 @@ def _read_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
                 raise APIError(422, "VALIDATION_ERROR", "provider is required with model")
             found = prices.model_id(provider, model)
             if found is None:
-                return ok({"model_id": None, "items": [], "next_cursor": None})
+                return ok(views.pricing_page(None, [], None))
             provider, model_id = found
         rows = prices.rows(at=utc(at, deps.now), provider=provider and provider.lower(),
                            model_id=model_id, org_id=who.org_id)  # fmt: skip
         page = [r for r in rows if cursor is None or r.id > cursor][:limit]
         more = len(page) == limit and page[-1].id != rows[-1].id
-        return ok({"model_id": model_id, "items": [views.catalog_row(r) for r in page],
-                   "next_cursor": page[-1].id if more else None})  # fmt: skip
+        return ok(views.pricing_page(model_id, page, page[-1].id if more else None))
 
 
 def _write_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.post("/pricing", status_code=201)
+    @routes.post(
+        "/pricing", status_code=201, **replies.documented(replies.PriceAddedOut, status=201)
+    )
     async def add_price(body: PriceRequest, who: Principal = caller) -> dict[str, Any]:
         require_role(who, "admin")
         if body.scope == "public" and who.org_id not in deps.catalog_admin_orgs:
@@ -78,11 +79,10 @@ def _write_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
         if not added:
             raise APIError(409, "PRICE_EXISTS", f"a price {row.id} already exists")
         await deps.reload_prices()
-        return ok({**views.catalog_row(row), "reference_price_id":
-                   reference.id if reference else None,
-                   "unusual": [u.rate for u in odd]})  # fmt: skip
+        return ok(views.price_added(row, reference.id if reference else None,
+                                    [u.rate for u in odd]))  # fmt: skip
 
-    @routes.post("/reprice")
+    @routes.post("/reprice", **replies.documented(replies.RepriceOut))
     async def reprice(
         body: RepriceRequest | None = None, who: Principal = caller
     ) -> dict[str, Any]:

@@ -9,17 +9,16 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from rex_shared.api import APIError, NotFound, ok
+from rex_shared.api import APIError, Envelope, NotFound, ok
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency, sees_only_own
 from rex_shared.security import RateLimiter
 
 from cost_ledger.adapters import costs_repo
 from cost_ledger.domain import periods
-from cost_ledger.entrypoints import admin_api, cursors, report_views, views
+from cost_ledger.entrypoints import admin_api, cursors, replies, report_views, views
 from cost_ledger.entrypoints.deps import Deps, utc
+from cost_ledger.entrypoints.replies import GroupBy
 from cost_ledger.entrypoints.requests import NO_NUL, EstimateRequest
-
-GroupBy = Literal["provider", "model", "metric", "project", "user"]
 
 
 def _text() -> Any:
@@ -36,11 +35,23 @@ def own_user(who: Principal, asked: str | None) -> str | None:
     return who.sub
 
 
+async def single_valued_query(request: Request) -> None:
+    """Every query parameter of these routes is one value: refuse one given twice (FastAPI
+    would silently take the last, so `?to=<date>&to=0.0` read as 1970)."""
+    params = request.query_params
+    if len(params) != len(params.multi_items()):
+        twice = sorted({k for k, _ in params.multi_items() if len(params.getlist(k)) > 1})
+        errors = [{"loc": ["query", k], "msg": "given more than once", "type": "repeated"}
+                  for k in twice]  # fmt: skip
+        raise APIError(422, "VALIDATION_ERROR", "request is invalid", {"errors": errors})
+
+
 def router(*, verifier: JwtVerifier, limiter: RateLimiter, deps: Deps) -> APIRouter:
     """The `/api/v1/costs` routes."""
     who_dep = principal_dependency(verifier)
     routes = APIRouter(prefix="/api/v1/costs", tags=["costs"],
-                       dependencies=[Depends(limiter.dependency(who_dep))])  # fmt: skip
+                       dependencies=[Depends(limiter.dependency(who_dep)),
+                                     Depends(single_valued_query)])  # fmt: skip
     caller = Depends(who_dep)
     _evaluation_routes(routes, caller, deps)
     _rollup_routes(routes, caller, deps)
@@ -50,7 +61,7 @@ def router(*, verifier: JwtVerifier, limiter: RateLimiter, deps: Deps) -> APIRou
 
 
 def _evaluation_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.get("/evaluations/{evaluation_id}")
+    @routes.get("/evaluations/{evaluation_id}", **replies.documented(replies.EvaluationCostsOut))
     async def evaluation_costs(evaluation_id: UUID, who: Principal = caller) -> dict[str, Any]:
         found = await costs_repo.evaluation_costs(
             deps.pool(), evaluation_id=evaluation_id, org_id=who.org_id,
@@ -60,7 +71,7 @@ def _evaluation_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
             raise NotFound("evaluation costs")
         return ok(views.evaluation(found))
 
-    @routes.post("/estimate")
+    @routes.post("/estimate", **replies.documented(replies.EstimateOut))
     async def estimate(body: EstimateRequest, who: Principal = caller) -> dict[str, Any]:
         quote = deps.book().quote(
             body.usage, provider=body.provider, model=body.model,
@@ -88,7 +99,7 @@ def _window(period: periods.Period, start: date | None, end: date | None,
 
 
 def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.get("/summary")
+    @routes.get("/summary", **replies.documented(replies.SummaryOut))
     async def summary(
         period: periods.Period = "month", start: date | None = Query(None, alias="from"),
         end: date | None = Query(None, alias="to"), group_by: GroupBy | None = None,
@@ -102,10 +113,10 @@ def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
         groups, buckets = await costs_repo.summary(
             deps.pool(), window, group_by=group_by, bucket=periods.SERIES_BUCKET[period]
         )
-        data = report_views.summary(groups, buckets, group_by=group_by)
-        return ok({"period": period, "from": first.isoformat(), "to": after.isoformat(), **data})
+        return ok(report_views.summary(groups, buckets, period=period, first=first, after=after,
+                                       group_by=group_by))  # fmt: skip
 
-    @routes.get("/daily")
+    @routes.get("/daily", **replies.documented(replies.DailyOut))
     async def daily(
         start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
         group_by: GroupBy | None = None, project_id: str | None = _text(),
@@ -124,9 +135,7 @@ def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
         window = costs_repo.Window(who.org_id, first, after, own_user(who, user_id), project_id,
                                    provider, model, metric)  # fmt: skip
         rows = await costs_repo.rollup(deps.pool(), window, group_by=group_by, bucket="day")
-        return ok({"from": first.isoformat(), "to": after.isoformat(), "currency": "USD",
-                   "group_by": group_by,
-                   "items": report_views.daily(rows, group_by=group_by)})  # fmt: skip
+        return ok(report_views.daily(rows, first=first, after=after, group_by=group_by))
 
 
 def _wants_csv(request: Request, fmt: str | None) -> bool:
@@ -134,10 +143,11 @@ def _wants_csv(request: Request, fmt: str | None) -> bool:
 
 
 def _calls_route(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    content: dict[str, Any] = {"application/json": {}, "text/csv": {}}
     csv_too: dict[int | str, dict[str, Any]] = {
-        200: {"content": content, "description": "Ledger rows (JSON, or CSV when asked for)"}
-    }
+        200: {"model": Envelope[replies.CallsPageOut],
+              "content": {"text/csv": {"schema": {"type": "string"}}},
+              "description": "Ledger rows (JSON, or CSV when asked for)"}
+    }  # fmt: skip
 
     @routes.get("/calls", response_model=None, responses=csv_too)
     async def calls(
@@ -171,4 +181,4 @@ def _calls_route(routes: APIRouter, caller: Any, deps: Deps) -> None:
             headers["Content-Disposition"] = 'attachment; filename="ledger.csv"'
             return Response(report_views.calls_csv(page), media_type="text/csv",
                             headers=headers)  # fmt: skip
-        return ok({"items": [report_views.call_row(r) for r in page], "next_cursor": nxt})
+        return ok(report_views.calls_page(page, nxt))

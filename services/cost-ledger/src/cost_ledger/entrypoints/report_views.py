@@ -4,6 +4,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -46,15 +47,17 @@ def _key(value: str | None) -> str | None:
 
 
 def summary(
-    groups: Sequence[asyncpg.Record], buckets: Sequence[asyncpg.Record], *, group_by: str | None
-) -> dict[str, Any]:
-    """Total, groups (largest cost first) and a series per time bucket."""
+    groups: Sequence[asyncpg.Record], buckets: Sequence[asyncpg.Record], *, period: str,
+    first: date, after: date, group_by: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The window, its total, groups (largest cost first) and a series per time bucket."""
     total = Sums()
     for rec in buckets:
         total.add(rec)
     keyed = [(rec["key"], _sums(rec)) for rec in groups]
     keyed.sort(key=lambda kv: (-kv[1].costs["total_cost"], str(kv[0])))
     return {
+        "period": period, "from": first.isoformat(), "to": after.isoformat(),
         **total.view(), "currency": "USD", "group_by": group_by,
         "groups": [{"key": _key(k), **s.view()} for k, s in keyed],
         "series": [{"period_start": r["bucket"].isoformat(), **_sums(r).view()} for r in buckets],
@@ -67,10 +70,14 @@ def _sums(rec: asyncpg.Record) -> Sums:
     return s
 
 
-def daily(rows: Sequence[asyncpg.Record], *, group_by: str | None) -> list[dict[str, Any]]:
-    """One item per (day, group)."""
-    return [{"day": r["bucket"].isoformat(), "key": _key(r["key"]), **_sums(r).view()}
-            for r in rows]  # fmt: skip
+def daily(
+    rows: Sequence[asyncpg.Record], *, first: date, after: date, group_by: str | None
+) -> dict[str, Any]:
+    """The window and one item per (day, group)."""
+    items = [{"day": r["bucket"].isoformat(), "key": _key(r["key"]), **_sums(r).view()}
+             for r in rows]  # fmt: skip
+    return {"from": first.isoformat(), "to": after.isoformat(), "currency": "USD",
+            "group_by": group_by, "items": items}  # fmt: skip
 
 
 _CALL_FIELDS = (
@@ -94,6 +101,11 @@ def _cell(value: Any) -> Any:
 def call_row(rec: asyncpg.Record) -> dict[str, Any]:
     """One ledger row, flat (the CSV has the same columns)."""
     return {name: _cell(rec[name]) for name in _CALL_FIELDS}
+
+
+def calls_page(rows: Iterable[asyncpg.Record], next_cursor: str | None) -> dict[str, Any]:
+    """A page of ledger rows as JSON."""
+    return {"items": [call_row(r) for r in rows], "next_cursor": next_cursor}
 
 
 def calls_csv(rows: Iterable[asyncpg.Record]) -> str:

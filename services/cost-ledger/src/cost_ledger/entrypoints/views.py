@@ -1,5 +1,6 @@
 """JSON shapes of the cost API: money and rates as decimal strings, never floats."""
 
+from collections.abc import Sequence
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
@@ -95,6 +96,19 @@ def catalog_row(row: CatalogRow) -> dict[str, Any]:
         "effective_to": row.effective_to.isoformat() if row.effective_to else None,
         "source": row.source, "rates": rates(row.rates),
     }  # fmt: skip
+
+
+def pricing_page(
+    model_id: str | None, rows: Sequence[CatalogRow], next_cursor: str | None
+) -> dict[str, Any]:
+    """`GET /api/v1/costs/pricing`."""
+    return {"model_id": model_id, "items": [catalog_row(r) for r in rows],
+            "next_cursor": next_cursor}  # fmt: skip
+
+
+def price_added(row: CatalogRow, reference_id: str | None, unusual: list[str]) -> dict[str, Any]:
+    """`POST /api/v1/costs/pricing`: the row added, its reference and the unusual rates."""
+    return {**catalog_row(row), "reference_price_id": reference_id, "unusual": unusual}
 
 
 def estimate(quote: Quote) -> dict[str, Any]:

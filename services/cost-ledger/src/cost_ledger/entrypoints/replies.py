@@ -1,0 +1,324 @@
+"""The documented shapes of `data` in the cost API's success replies (OpenAPI only).
+
+The routes build their replies as plain dicts (views.py, report_views.py) and send them as they
+are: these models describe those dicts exactly (every field, its type, its nullability) for the
+OpenAPI document, via `responses=` (see `documented`), so no reply is validated against them.
+Money and ratios are decimal strings, times ISO 8601 strings. tests/unit/test_replies.py checks
+real view outputs against them, both ways, so a field added to a reply without its model fails.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from rex_shared.api import Envelope
+
+from cost_ledger.domain.periods import Period
+from cost_ledger.domain.pricebook import PriceStatus, Source
+
+GroupBy = Literal["provider", "model", "metric", "project", "user"]
+Currency = Literal["USD"]
+DecimalStr = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+        description="An exact decimal string (never a float)",
+        examples=["0.0025"],
+    ),
+]
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Uuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+
+
+class Reply(BaseModel):
+    """A reply shape: frozen; unknown fields ignored (replies change additively)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class TokensOut(Reply):
+    """Token counts (web search: requests)."""
+
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    input_audio_tokens: int
+    output_audio_tokens: int
+    web_search_requests: int
+
+
+class CostByComponentOut(Reply):
+    """Cost per usage component in USD (their sum is the total)."""
+
+    input: DecimalStr
+    cache_read: DecimalStr
+    cache_write: DecimalStr
+    output: DecimalStr
+    input_audio: DecimalStr
+    output_audio: DecimalStr
+    web_search: DecimalStr
+
+
+class CostOut(CostByComponentOut):
+    """Cost per usage component and their exact total, in USD."""
+
+    total: DecimalStr
+
+
+class EstimateOut(Reply):
+    """`POST /api/v1/costs/estimate`: an unpriced estimate is a 422 (UNKNOWN_MODEL, NO_PRICE),
+    so the price row fields are always set here."""
+
+    total_cost: DecimalStr
+    currency: Currency
+    cost: CostOut
+    price_id: str
+    status: PriceStatus
+    model_id: str
+    service_tier: str
+    batch: bool
+
+
+class MetricCostsOut(Reply):
+    """One metric of an evaluation (`metric` null: calls without a metric)."""
+
+    metric: str | None
+    calls: int
+    failed_calls: int
+    unpriced_calls: int
+    failure_rate: DecimalStr | None = Field(description="failed_calls / calls; null without calls")
+    cost: DecimalStr
+    avg_cost_per_call: DecimalStr | None
+    cost_by_component: CostByComponentOut
+    tokens: TokensOut
+    avg_latency_ms: int | None
+    p95_latency_ms: int | None
+    max_latency_ms: int | None
+    first_call_at: DateTime | None
+    last_call_at: DateTime | None
+
+
+class EvaluationCostsOut(Reply):
+    """`GET /api/v1/costs/evaluations/{evaluation_id}`."""
+
+    evaluation_id: Uuid
+    project_id: str
+    user_id: str
+    total_cost: DecimalStr
+    currency: Currency
+    calls: int
+    failed_calls: int
+    unpriced_calls: int
+    qa_rows: int
+    avg_cost_per_qa_row: DecimalStr | None
+    tokens: TokensOut
+    cost_by_component: CostByComponentOut
+    metrics: list[MetricCostsOut]
+    first_call_at: DateTime | None
+    last_call_at: DateTime | None
+
+
+class SumsOut(Reply):
+    """Counts, tokens and costs added up over the rollups."""
+
+    total_cost: DecimalStr
+    calls: int
+    failed_calls: int
+    unpriced_calls: int
+    tokens: TokensOut
+    cost_by_component: CostByComponentOut
+
+
+class GroupOut(SumsOut):
+    """One group (`key` null: no metric, or no group_by)."""
+
+    key: str | None
+
+
+class SeriesPointOut(SumsOut):
+    """One time bucket of the summary's series (days; weeks for a quarter, months for a year)."""
+
+    period_start: Day
+
+
+class SummaryOut(SumsOut):
+    """`GET /api/v1/costs/summary`: the window [from, to), its totals, groups and series."""
+
+    period: Period
+    from_: Day = Field(alias="from")
+    to: Day
+    currency: Currency
+    group_by: GroupBy | None
+    groups: list[GroupOut] = Field(description="Largest cost first; empty without group_by")
+    series: list[SeriesPointOut]
+
+
+class DailyItemOut(GroupOut):
+    """One (day, group) of `GET /api/v1/costs/daily`."""
+
+    day: Day
+
+
+class DailyOut(Reply):
+    """`GET /api/v1/costs/daily`: the window [from, to) and its (day, group) items."""
+
+    from_: Day = Field(alias="from")
+    to: Day
+    currency: Currency
+    group_by: GroupBy | None
+    items: list[DailyItemOut]
+
+
+class CallRowOut(Reply):
+    """One ledger row (a charge, or an adjustment of it); the CSV export has these columns."""
+
+    call_id: Uuid
+    seq: int
+    entry_kind: Literal["charge", "adjustment"]
+    adjustment_id: Uuid | None
+    evaluation_id: Uuid | None
+    metric: str | None
+    row_index: int | None
+    project_id: str
+    user_id: str
+    provider: str
+    model: str
+    model_id: str | None
+    requested_model: str
+    api: str
+    call_status: Literal["succeeded", "failed"]
+    status: PriceStatus
+    price_id: str | None
+    service_tier: str
+    batch: bool
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    input_audio_tokens: int
+    output_audio_tokens: int
+    web_search_requests: int
+    cost_input: DecimalStr
+    cost_cache_read: DecimalStr
+    cost_cache_write: DecimalStr
+    cost_output: DecimalStr
+    cost_input_audio: DecimalStr
+    cost_output_audio: DecimalStr
+    cost_web_search: DecimalStr
+    total_cost: DecimalStr
+    currency: Currency
+    started_at: DateTime
+    occurred_at: DateTime
+    recorded_at: DateTime
+    latency_ms: int
+    error: str | None
+    note: str | None
+
+
+class CallsPageOut(Reply):
+    """`GET /api/v1/costs/calls` as JSON: newest first; pass next_cursor for the next page."""
+
+    items: list[CallRowOut]
+    next_cursor: str | None
+
+
+class RatesOut(Reply):
+    """Rates in USD per million tokens (web search: per request); null: not priced apart."""
+
+    input: DecimalStr | None
+    cache_read: DecimalStr | None
+    cache_write_5m: DecimalStr | None
+    cache_write_1h: DecimalStr | None
+    output: DecimalStr | None
+    input_audio: DecimalStr | None
+    output_audio: DecimalStr | None
+    per_web_search: DecimalStr | None
+    long_context_threshold: int | None
+    lc_input: DecimalStr | None
+    lc_cache_read: DecimalStr | None
+    lc_cache_write_5m: DecimalStr | None
+    lc_cache_write_1h: DecimalStr | None
+    lc_output: DecimalStr | None
+
+
+class PriceRowOut(Reply):
+    """One price catalog row (`org_id` null: a public price), in force [from, to)."""
+
+    id: str
+    provider: str
+    model_id: str
+    model_name: str | None
+    service_tier: str
+    batch: bool
+    org_id: str | None
+    effective_from: DateTime
+    effective_to: DateTime | None
+    source: Source
+    rates: RatesOut
+
+
+class PricingPageOut(Reply):
+    """`GET /api/v1/costs/pricing` (`model_id`: the family `model` resolved to, if asked)."""
+
+    model_id: str | None
+    items: list[PriceRowOut]
+    next_cursor: str | None
+
+
+class PriceAddedOut(PriceRowOut):
+    """`POST /api/v1/costs/pricing`: the row added, the reference it was compared with and the
+    rates more than 100x off it (confirmed)."""
+
+    reference_price_id: str | None
+    unusual: list[str]
+
+
+class ModelDeltaOut(Reply):
+    """A reprice run's delta for one (provider, model)."""
+
+    provider: str
+    model: str
+    calls: int
+    delta: DecimalStr
+
+
+class AdjustmentOut(Reply):
+    """One adjustment a reprice run made (or, dry, would make)."""
+
+    call_id: Uuid
+    seq: int
+    adjustment_id: Uuid
+    previous_status: PriceStatus
+    previous_price_id: str | None
+    price_id: str
+    previous_cost: DecimalStr
+    new_cost: DecimalStr
+    delta: DecimalStr
+
+
+class RepriceOut(Reply):
+    """`POST /api/v1/costs/reprice` (the first 100 adjustments; next_cursor: more to look at)."""
+
+    dry_run: bool
+    examined: int
+    repriced: int
+    unchanged_or_unknown: int
+    delta_total: DecimalStr
+    currency: Currency
+    by_model: list[ModelDeltaOut]
+    adjustments: list[AdjustmentOut]
+    next_cursor: str | None
+
+
+def documented(model: type[Reply], *, status: int = 200) -> dict[str, Any]:
+    """Route options documenting `Envelope[model]` as the success reply, leaving the reply as
+    it was: `response_model=Any` keeps FastAPI's pydantic fast path to JSON bytes (as for the
+    `dict[str, Any]` it used to infer from the return annotation) but validates nothing, and
+    its schema is empty, so the document shows only the model given here."""
+    envelope = Envelope[model]  # type: ignore[valid-type]  # a runtime parameter, on purpose
+    return {"response_model": Any, "responses": {status: {"model": envelope}}}
