@@ -1,21 +1,45 @@
 """The HTTP API conventions every service shares: envelope, error codes, ops endpoints."""
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(kind: str, example: str) -> Callable[[object], object]:
+    """Refuse what pydantic would otherwise read as a Unix timestamp ("0", 0, "1.5e9")."""
+
+    def check(value: object) -> object:
+        if isinstance(value, (date, datetime)):
+            return value
+        if not (isinstance(value, str) and _ISO_DATE.match(value)):
+            raise ValueError(f"expected an ISO 8601 {kind} such as {example}")
+        return value
+
+    return check
+
+
+# Dates and times the API accepts only as ISO 8601 text, as its documents say (format date /
+# date-time): a number is refused rather than taken as seconds since 1970.
+IsoDate = Annotated[date, BeforeValidator(_iso_only("date", "2026-11-01"))]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only("date-time", "2026-11-01T09:30:00Z"))]
 
 
 class Envelope(BaseModel, Generic[T]):

@@ -216,6 +216,10 @@ async def test_bad_report_queries_are_4xx_and_too_many_requests_a_429(
         "/api/v1/costs/summary?period=year&from=9999-06-01",
         "/api/v1/costs/calls?to=2025-01-01T00:00:00Z&to=0.0",  # one value each, never the last
         "/api/v1/costs/summary?period=day&group_by=model&period=year",
+        "/api/v1/costs/summary?from=0",  # a number is not a date, not 1970-01-01
+        "/api/v1/costs/daily?to=20261101",
+        "/api/v1/costs/calls?from=1.5e9",
+        "/api/v1/costs/pricing?at=0",
     ):
         reply = await client.get(url, headers=auth)
         assert reply.status_code == 422, url

@@ -1,11 +1,10 @@
 """Price catalog routes (read by anyone in the org, written by admins) and repricing."""
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Query
-from rex_shared.api import APIError, ok
+from rex_shared.api import APIError, IsoDateTime, ok
 from rex_shared.auth import Principal, require_role
 from rex_shared.db import bypass_rls
 
@@ -31,7 +30,7 @@ def _read_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
     @routes.get("/pricing", **replies.documented(replies.PricingPageOut))
     async def pricing(
         provider: str | None = Query(None, max_length=100),
-        model: str | None = Query(None, max_length=200), at: datetime | None = None,
+        model: str | None = Query(None, max_length=200), at: IsoDateTime | None = None,
         limit: int = Query(500, ge=1, le=5000), cursor: str | None = Query(None, max_length=300),
         who: Principal = caller,
     ) -> dict[str, Any]:  # fmt: skip

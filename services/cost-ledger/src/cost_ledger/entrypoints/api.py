@@ -4,12 +4,12 @@ Every route needs a bearer token and counts against the rate limits; the org com
 token; members see only their own costs; another org's object is a 404.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from rex_shared.api import APIError, Envelope, NotFound, ok
+from rex_shared.api import APIError, Envelope, IsoDate, IsoDateTime, NotFound, ok
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency, sees_only_own
 from rex_shared.security import RateLimiter
 
@@ -101,8 +101,8 @@ def _window(period: periods.Period, start: date | None, end: date | None,
 def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
     @routes.get("/summary", **replies.documented(replies.SummaryOut))
     async def summary(
-        period: periods.Period = "month", start: date | None = Query(None, alias="from"),
-        end: date | None = Query(None, alias="to"), group_by: GroupBy | None = None,
+        period: periods.Period = "month", start: IsoDate | None = Query(None, alias="from"),
+        end: IsoDate | None = Query(None, alias="to"), group_by: GroupBy | None = None,
         project_id: str | None = _text(), user_id: str | None = _text(),
         provider: str | None = _text(), model: str | None = _text(),
         metric: str | None = _text(), who: Principal = caller,
@@ -118,7 +118,8 @@ def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
 
     @routes.get("/daily", **replies.documented(replies.DailyOut))
     async def daily(
-        start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
+        start: IsoDate | None = Query(None, alias="from"),
+        end: IsoDate | None = Query(None, alias="to"),
         group_by: GroupBy | None = None, project_id: str | None = _text(),
         user_id: str | None = _text(), provider: str | None = _text(), model: str | None = _text(),
         metric: str | None = _text(), who: Principal = caller,
@@ -154,8 +155,8 @@ def _calls_route(routes: APIRouter, caller: Any, deps: Deps) -> None:
         request: Request, limit: int | None = Query(None, ge=1, le=100_000),
         cursor: str | None = Query(None, max_length=300),
         fmt: Literal["json", "csv"] | None = Query(None, alias="format"),
-        start: datetime | None = Query(None, alias="from"),
-        end: datetime | None = Query(None, alias="to"), project_id: str | None = _text(),
+        start: IsoDateTime | None = Query(None, alias="from"),
+        end: IsoDateTime | None = Query(None, alias="to"), project_id: str | None = _text(),
         user_id: str | None = _text(), evaluation_id: UUID | None = None,
         provider: str | None = _text(), model: str | None = _text(), metric: str | None = _text(),
         status: Literal["priced", "unpriced"] | None = None,

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from rex_shared.api import IsoDateTime
 from rex_shared.events import Usage
 from rex_shared.money import Money
 
@@ -31,7 +32,7 @@ class EstimateRequest(BaseModel):
 
     provider: str = Field(min_length=1, max_length=100)
     model: str = Field(min_length=1, max_length=200)
-    timestamp: datetime | None = None
+    timestamp: IsoDateTime | None = None
     service_tier: str | None = Field(None, max_length=50)
     batch: bool = False
     usage: Usage
@@ -82,8 +83,8 @@ class RepriceRequest(BaseModel):
     dry_run: bool = True
     provider: str | None = Field(None, max_length=100, pattern=NO_NUL)
     model: str | None = Field(None, max_length=200, pattern=NO_NUL)
-    from_: datetime | None = Field(None, alias="from")
-    to: datetime | None = None
+    from_: IsoDateTime | None = Field(None, alias="from")
+    to: IsoDateTime | None = None
     include_priced: bool = False
     limit: int = Field(1000, ge=1, le=10_000)
     cursor: str | None = Field(None, max_length=300)
