@@ -7,13 +7,16 @@ answered.
 """
 
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from rex_shared.events import Api, LlmCallCompleted, Usage
 
-from evaluator.ports import CallContext, ChatRequest
+from evaluator.adapters.retry import Failure, Retrier
+from evaluator.domain.backoff import RetryPolicy
+from evaluator.ports import CallContext, ChatRequest, LlmReply
 
 
 class Stopwatch:
@@ -91,6 +94,46 @@ def failed(
         usage=Usage(),
         provider_request_id=getattr(error, "request_id", None),
     )
+
+
+class SdkChat(ABC):
+    """Judge calls over one provider's official SDK: our retries around one attempt (plain
+    or streamed, as the subclass makes it) and exactly one event per call, answered or not."""
+
+    provider: str
+    api: ClassVar[Api]
+    sdk_error: ClassVar[type[Exception]]  # what the SDK raises once our retries give up
+
+    def __init__(self, *, retrier: Retrier | None, stream: bool) -> None:
+        self._stream = stream
+        self._retrier = retrier or Retrier(RetryPolicy(max_retries=0))
+
+    async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
+        clock = Stopwatch()
+        once = self._streamed if self._stream else self._plain
+        provider, api = self.provider, self.api
+        try:
+            text, response = await self._retrier.run(lambda: once(request), self._failure_of)
+        except self.sdk_error as exc:
+            event = failed(ctx, provider=provider, api=api, request=request, clock=clock, error=exc)
+            return LlmReply(None, event)
+        event = succeeded(
+            ctx, provider=provider, api=api, request=request, clock=clock, response=response
+        )
+        return LlmReply(text, event)
+
+    @staticmethod
+    @abstractmethod
+    def _failure_of(exc: Exception) -> Failure | None:
+        """Retry facts of an SDK error (None: not a provider failure, do not retry)."""
+
+    @abstractmethod
+    async def _plain(self, request: ChatRequest) -> tuple[str, Response]:
+        """One attempt, answered whole."""
+
+    @abstractmethod
+    async def _streamed(self, request: ChatRequest) -> tuple[str, Response]:
+        """One attempt, answered as a stream (usage from its last events)."""
 
 
 def _identity(ctx: CallContext) -> dict[str, Any]:

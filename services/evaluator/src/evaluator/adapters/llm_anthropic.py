@@ -5,12 +5,11 @@ from typing import Any
 import anthropic
 from anthropic.types import TextBlockParam
 
-from evaluator.adapters.llm import Response, Stopwatch, failed, succeeded
+from evaluator.adapters.llm import Response, SdkChat
 from evaluator.adapters.retry import Failure, Retrier
 from evaluator.domain import usage
-from evaluator.domain.backoff import RetryPolicy
 from evaluator.domain.stream_usage import AnthropicStreamUsage
-from evaluator.ports import CallContext, ChatRequest, LlmReply
+from evaluator.ports import ChatRequest
 
 
 def _system(text: str) -> list[TextBlockParam]:
@@ -29,10 +28,13 @@ def failure_of(exc: Exception) -> Failure | None:
     return None
 
 
-class AnthropicMessages:
+class AnthropicMessages(SdkChat):
     """Judge calls to Anthropic (or the simulator speaking its wire format)."""
 
     provider = "anthropic"
+    api = "messages"
+    sdk_error = anthropic.AnthropicError
+    _failure_of = staticmethod(failure_of)
 
     def __init__(
         self,
@@ -41,8 +43,8 @@ class AnthropicMessages:
         retrier: Retrier | None = None,
         stream: bool = False,
     ) -> None:
-        self._sdk, self._stream = sdk, stream
-        self._retrier = retrier or Retrier(RetryPolicy(max_retries=0))
+        super().__init__(retrier=retrier, stream=stream)
+        self._sdk = sdk
 
     @classmethod
     def connect(
@@ -53,26 +55,6 @@ class AnthropicMessages:
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
         return cls(sdk, retrier=retrier, stream=stream)
-
-    async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
-        clock = Stopwatch()
-        once = self._streamed if self._stream else self._plain
-        try:
-            text, response = await self._retrier.run(lambda: once(request), failure_of)
-        except anthropic.AnthropicError as exc:
-            event = failed(
-                ctx, provider=self.provider, api="messages", request=request, clock=clock, error=exc
-            )
-            return LlmReply(None, event)
-        event = succeeded(
-            ctx,
-            provider=self.provider,
-            api="messages",
-            request=request,
-            clock=clock,
-            response=response,
-        )
-        return LlmReply(text, event)
 
     def _args(self, request: ChatRequest) -> dict[str, Any]:
         return {

@@ -5,12 +5,11 @@ from typing import Any
 import openai
 from rex_shared.events import Usage
 
-from evaluator.adapters.llm import Response, Stopwatch, failed, succeeded
+from evaluator.adapters.llm import Response, SdkChat
 from evaluator.adapters.retry import Failure, Retrier
 from evaluator.domain import tokens, usage
-from evaluator.domain.backoff import RetryPolicy
 from evaluator.domain.stream_usage import OpenAiStreamUsage
-from evaluator.ports import CallContext, ChatRequest, LlmReply
+from evaluator.ports import ChatRequest
 
 
 def _reasoning_model(model: str) -> bool:
@@ -34,16 +33,19 @@ def _messages(request: ChatRequest) -> list[Any]:
     ]
 
 
-class OpenAiChat:
+class OpenAiChat(SdkChat):
     """Judge calls to OpenAI (or anything speaking its wire format, like the simulator)."""
 
     provider = "openai"
+    api = "chat.completions"
+    sdk_error = openai.OpenAIError
+    _failure_of = staticmethod(failure_of)
 
     def __init__(
         self, sdk: openai.AsyncOpenAI, *, retrier: Retrier | None = None, stream: bool = False
     ) -> None:
-        self._sdk, self._stream = sdk, stream
-        self._retrier = retrier or Retrier(RetryPolicy(max_retries=0))
+        super().__init__(retrier=retrier, stream=stream)
+        self._sdk = sdk
 
     @classmethod
     def connect(
@@ -54,31 +56,6 @@ class OpenAiChat:
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
         return cls(sdk, retrier=retrier, stream=stream)
-
-    async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
-        clock = Stopwatch()
-        once = self._streamed if self._stream else self._plain
-        try:
-            text, response = await self._retrier.run(lambda: once(request), failure_of)
-        except openai.OpenAIError as exc:
-            event = failed(
-                ctx,
-                provider=self.provider,
-                api="chat.completions",
-                request=request,
-                clock=clock,
-                error=exc,
-            )
-            return LlmReply(None, event)
-        event = succeeded(
-            ctx,
-            provider=self.provider,
-            api="chat.completions",
-            request=request,
-            clock=clock,
-            response=response,
-        )
-        return LlmReply(text, event)
 
     def _args(self, request: ChatRequest) -> dict[str, Any]:
         return {
