@@ -15,18 +15,20 @@ provider (its own process), then the call's result stored as the run loop stores
 Per call, the window runs from the SDK reply to the result committed (what the run waits
 for before going on; both variants store with one statement that is its own transaction, as
 `PgRunStore.record` stores most calls). The two variants alternate call by call so both see
-the same machine. The headline is p99(WITH) - p99(WITHOUT); the p50 difference and the
-tracking code's own CPU time are printed with it. `--concurrency N` runs N loops at once,
-as the run loop stores many calls at once. Standalone sinks for code without a result row
-(`@track_llm_cost` with OutboxSink: a commit of its own per call) are measured for
-information.
+the same machine. The headline is p99(WITH) - p99(WITHOUT) with its 95% bootstrap interval
+(a difference of two tail percentiles is noisy); the verdict uses the interval's upper bound.
+The p50 difference and the tracking code's own CPU time are printed with it.
+`--concurrency N` runs N loops at once, as the run loop stores many calls at once.
+Standalone sinks for code without a result row (`@track_llm_cost` with OutboxSink: a commit
+of its own per call) are measured for information.
 
-    uv run python bench/evaluator_tracking_overhead.py [--calls 1000] [--concurrency 1]
+    uv run python bench/evaluator_tracking_overhead.py [--calls 3000] [--concurrency 1]
 """
 
 import argparse
 import asyncio
 import json
+import random
 import secrets
 import statistics
 import subprocess
@@ -65,6 +67,20 @@ INSERT_CALL_ALONE = (
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _p99_gap_interval(
+    with_: list[float], without: list[float], rounds: int = 1000
+) -> tuple[float, float]:
+    """95% bootstrap interval of p99(WITH) - p99(WITHOUT): a difference of two tail
+    percentiles is noisy (it can come out negative), so the verdict uses its upper bound."""
+    pick = random.Random(7)
+    gaps = sorted(
+        _pct(pick.choices(with_, k=len(with_)), 0.99)
+        - _pct(pick.choices(without, k=len(without)), 0.99)
+        for _ in range(rounds)
+    )
+    return gaps[int(0.025 * rounds)], gaps[int(0.975 * rounds) - 1]
 
 
 @contextmanager
@@ -250,7 +266,7 @@ LABELS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=1000, help="calls per variant")
+    parser.add_argument("--calls", type=int, default=3000, help="calls per variant")
     parser.add_argument(
         "--concurrency", type=int, default=1, help="judge-call loops at once (runs in parallel)"
     )
@@ -268,9 +284,13 @@ def main() -> None:
     mean = statistics.fmean(with_) - statistics.fmean(without)
     print(f"| **overhead of tracking** (WITH - WITHOUT) | {p50:.3f} | {p99:.3f} | |"
           f" {mean:.3f} |")  # fmt: skip
-    verdict = "pass" if p99 < TARGET_MS else "short"
+    low, high = _p99_gap_interval(with_, without)
+    print(f"| p99 overhead, 95% bootstrap interval | | {low:.3f} .. {high:.3f} | | |")
+    verdict = "pass" if high < TARGET_MS else "short"
     print(f"BENCH evaluator_tracking_overhead p50_overhead={p50:.3f} ms target=- info")
-    print(f"BENCH evaluator_tracking_overhead p99_overhead={p99:.3f} ms target=<1 {verdict}")
+    print(f"BENCH evaluator_tracking_overhead p99_overhead={p99:.3f} ms target=- info")
+    print(f"BENCH evaluator_tracking_overhead p99_overhead_upper95={high:.3f} ms"
+          f" target=<1 {verdict}")  # fmt: skip
     for key, label in (("cpu", "p99_tracking_cpu"), ("OutboxSink", "p99_outbox_sink")):
         print(f"BENCH evaluator_tracking_overhead {label}={_pct(results[key], 0.99):.3f} ms"
               " target=- info")  # fmt: skip
