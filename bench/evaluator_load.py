@@ -38,6 +38,20 @@ from rex_shared.events import Usage
 from rexctl.oracle import independent_cost
 
 
+async def run_states(since: datetime) -> dict[str, int]:
+    """How many of the run's evaluations are in each status (queued, running, completed...)."""
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        rows = await conn.fetch(
+            "SELECT status, count(*) AS n FROM evaluator.evaluations"
+            " WHERE org_id LIKE 'bench-load-%' AND created_at >= $1 GROUP BY status",
+            since,
+        )
+    finally:
+        await conn.close()
+    return {r["status"]: r["n"] for r in rows}
+
+
 async def tracking_accuracy(
     since: datetime, ledger_schema: str, wait_s: float = 120
 ) -> tuple[int, int, int]:
@@ -216,6 +230,7 @@ def main() -> None:
         began = datetime.now(UTC)
         subprocess.run(command, env=locust_env, check=False)
         cpu = {name: _cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
+        states = asyncio.run(run_states(began))
         breakdown = _server_side(stack.url("evaluator"))
         calls, in_ledger, exact = asyncio.run(
             tracking_accuracy(began, stack.extra_env["REX_LEDGER_DB_SCHEMA"])
@@ -230,6 +245,8 @@ def main() -> None:
     print(f"| submissions | {requests} | failures {failures} | started {started:.1f}/s |"
           f" p50 {submit['50%']} ms | p95 {p95:.0f} ms | p99 {submit['99%']} ms |")  # fmt: skip
     print(breakdown)
+    print("| evaluations when the load stopped | "
+          + " | ".join(f"{k} {v}" for k, v in sorted(states.items())) + " |")  # fmt: skip
     done = max(1, requests)
     print(
         "| CPU per submission | "
