@@ -256,7 +256,13 @@ class Stack:
             cwd=repo_root(),
         )
         (self.run_dir / f"{proc.name}.pid").write_text(str(child.pid))
-        self._wait_up(proc, child, timeout)
+        try:
+            self._wait_up(proc, child, timeout)
+        except StackError:
+            # Not up in time: stop it rather than leave it running unwatched (a half-started
+            # service still joins its consumer group and handles events).
+            self.stop(proc.name, grace=5.0)
+            raise
         return "started"
 
     def _wait_up(self, proc: Proc, child: subprocess.Popen[bytes], timeout: float) -> None:
