@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +47,26 @@ class Envelope(BaseModel, Generic[T]):
 
     success: bool = True
     data: T
+
+
+def documented(model: type[BaseModel], *, status: int = 200) -> dict[str, Any]:
+    """Route options that document `Envelope[model]` as the success reply and leave the reply
+    as the route builds it: `response_model=Any` keeps FastAPI's fast path to JSON bytes but
+    validates and filters nothing, and its empty schema leaves only `model` in the document.
+    Use as `@router.get(path, **documented(Model))`."""
+    envelope = Envelope[model]  # type: ignore[valid-type]  # a runtime parameter, on purpose
+    return {"response_model": Any, "responses": {status: {"model": envelope}}}
+
+
+# An amount (or ratio) in a reply: an exact decimal string, never a JSON number.
+DecimalText = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+        description="An exact decimal string (never a float)",
+        examples=["0.0025"],
+    ),
+]
 
 
 class ErrorBody(BaseModel):

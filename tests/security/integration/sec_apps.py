@@ -53,11 +53,6 @@ def settings_of(cls: type[BaseSettings], values: dict[str, Any]) -> Any:
     return cls(**{k: v for k, v in values.items() if k in known})
 
 
-async def commit_group_at_end(bootstrap: str, group: str) -> None:
-    """A fresh consumer group starts where every REX topic ends now, not at its history."""
-    await commit_groups_at_end(bootstrap, [group])
-
-
 @asynccontextmanager
 async def loopback(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` (lifespan already running) on a free loopback port in this event loop."""
@@ -176,7 +171,7 @@ async def running(common: Common, service: str, **extra: Any) -> AsyncIterator[S
     """Build, start and serve one service until the block ends."""
     dsn = await database(common.infra, service)
     values = common.values(dsn)
-    await commit_group_at_end(common.infra.kafka_bootstrap, values["consumer_group"])
+    await commit_groups_at_end(common.infra.kafka_bootstrap, [values["consumer_group"]])
     settings, app = BUILDERS[service](values, extra)
     async with AsyncExitStack() as inner:
         await inner.enter_async_context(app.router.lifespan_context(app))

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator, FormatChecker
 from rex_shared import topics
 from rex_shared.db import provision
-from rex_shared.kafka import ensure_topics
+from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_shared.testing.infra import Infra
 
 MIGRATIONS = Settings(database_url="postgresql://x@y/z").migrations_path()
@@ -66,20 +66,6 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-async def commit_group_at_end(bootstrap: str, group: str, topic: str) -> None:
-    # A fresh group with auto_offset_reset=earliest would replay the topic's whole history;
-    # start it where the topic ends now instead, so the tests see only their own events.
-    offsets = await end_offsets(bootstrap, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)  # fmt: skip
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
-
-
 @pytest.fixture(scope="session")
 async def ledger_db(infra: Infra) -> AsyncIterator[tuple[str, str]]:
     """A migrated and seeded ledger schema for the session: (schema, dsn)."""
@@ -102,7 +88,7 @@ async def ledger_app(
     cost_topic = f"{topics.LLM_COST_RECORDED}.test-{tag}"
     wanted = [topics.LLM_CALL_COMPLETED, cost_topic]
     await ensure_topics(infra.kafka_bootstrap, wanted)
-    await commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_CALL_COMPLETED)
+    await commit_groups_at_end(infra.kafka_bootstrap, [group], [topics.LLM_CALL_COMPLETED])
     settings = Settings(
         env="test", database_url=dsn, db_schema=schema, kafka_bootstrap=infra.kafka_bootstrap,
         jwt_secret=jwt_secret, consumer_group=group, cost_topic=cost_topic,

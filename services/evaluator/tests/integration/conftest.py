@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from llm_sim.server import running
 from rex_shared import topics
 from rex_shared.db import provision
-from rex_shared.kafka import ensure_topics
+from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_shared.testing.infra import Infra, repo_root
 from rex_shared.testing.pg import service_database
 
@@ -74,7 +74,7 @@ async def ledger_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     directory = LedgerSettings(database_url="postgresql://x@y/z").migrations_path()
     await migrate_and_seed(dsn, schema=schema, directory=directory)
     group = peers.fresh_group("ledger")
-    await peers.commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_CALL_COMPLETED)
+    await commit_groups_at_end(infra.kafka_bootstrap, [group], [topics.LLM_CALL_COMPLETED])
     settings = LedgerSettings(
         env="test",
         database_url=dsn,
@@ -98,7 +98,7 @@ async def budget_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     """The real budget service (reservations), as a server."""
     dsn = await service_database(infra, service="budget", schema="budget")
     group = peers.fresh_group("budget")
-    await peers.commit_group_at_end(infra.kafka_bootstrap, group, topics.LLM_COST_RECORDED)
+    await commit_groups_at_end(infra.kafka_bootstrap, [group], [topics.LLM_COST_RECORDED])
     settings = BudgetSettings(
         env="test",
         database_url=dsn,

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
 
@@ -37,26 +36,6 @@ def serving(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
-
-
-async def commit_group_at_end(bootstrap: str, group: str, topic: str) -> None:
-    """A fresh group would replay the topic's history: start it where the topic ends now."""
-    probe = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await probe.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in await probe.partitions_for(topic)]
-    finally:
-        await probe.stop()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        offsets = dict(await consumer.end_offsets(parts))
-        consumer.assign(parts)
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 def fresh_group(name: str) -> str:

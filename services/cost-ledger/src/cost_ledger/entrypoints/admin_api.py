@@ -4,7 +4,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Query
-from rex_shared.api import APIError, IsoDateTime, ok
+from rex_shared.api import APIError, IsoDateTime, documented, ok
 from rex_shared.auth import Principal, require_role
 from rex_shared.db import bypass_rls
 
@@ -27,7 +27,7 @@ def add_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
 
 
 def _read_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.get("/pricing", **replies.documented(replies.PricingPageOut))
+    @routes.get("/pricing", **documented(replies.PricingPageOut))
     async def pricing(
         provider: str | None = Query(None, max_length=100),
         model: str | None = Query(None, max_length=200), at: IsoDateTime | None = None,
@@ -51,9 +51,7 @@ def _read_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
 
 
 def _write_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.post(
-        "/pricing", status_code=201, **replies.documented(replies.PriceAddedOut, status=201)
-    )
+    @routes.post("/pricing", status_code=201, **documented(replies.PriceAddedOut, status=201))
     async def add_price(body: PriceRequest, who: Principal = caller) -> dict[str, Any]:
         require_role(who, "admin")
         if body.scope == "public" and who.org_id not in deps.catalog_admin_orgs:
@@ -81,7 +79,7 @@ def _write_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
         return ok(views.price_added(row, reference.id if reference else None,
                                     [u.rate for u in odd]))  # fmt: skip
 
-    @routes.post("/reprice", **replies.documented(replies.RepriceOut))
+    @routes.post("/reprice", **documented(replies.RepriceOut))
     async def reprice(
         body: RepriceRequest | None = None, who: Principal = caller
     ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from rex_shared.api import APIError, Envelope, IsoDate, IsoDateTime, NotFound, ok
+from rex_shared.api import APIError, Envelope, IsoDate, IsoDateTime, NotFound, documented, ok
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency, sees_only_own
 from rex_shared.security import RateLimiter
 
@@ -61,7 +61,7 @@ def router(*, verifier: JwtVerifier, limiter: RateLimiter, deps: Deps) -> APIRou
 
 
 def _evaluation_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.get("/evaluations/{evaluation_id}", **replies.documented(replies.EvaluationCostsOut))
+    @routes.get("/evaluations/{evaluation_id}", **documented(replies.EvaluationCostsOut))
     async def evaluation_costs(evaluation_id: UUID, who: Principal = caller) -> dict[str, Any]:
         found = await costs_repo.evaluation_costs(
             deps.pool(), evaluation_id=evaluation_id, org_id=who.org_id,
@@ -71,7 +71,7 @@ def _evaluation_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
             raise NotFound("evaluation costs")
         return ok(views.evaluation(found))
 
-    @routes.post("/estimate", **replies.documented(replies.EstimateOut))
+    @routes.post("/estimate", **documented(replies.EstimateOut))
     async def estimate(body: EstimateRequest, who: Principal = caller) -> dict[str, Any]:
         quote = deps.book().quote(
             body.usage, provider=body.provider, model=body.model,
@@ -99,7 +99,7 @@ def _window(period: periods.Period, start: date | None, end: date | None,
 
 
 def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
-    @routes.get("/summary", **replies.documented(replies.SummaryOut))
+    @routes.get("/summary", **documented(replies.SummaryOut))
     async def summary(
         period: periods.Period = "month", start: IsoDate | None = Query(None, alias="from"),
         end: IsoDate | None = Query(None, alias="to"), group_by: GroupBy | None = None,
@@ -116,7 +116,7 @@ def _rollup_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
         return ok(report_views.summary(groups, buckets, period=period, first=first, after=after,
                                        group_by=group_by))  # fmt: skip
 
-    @routes.get("/daily", **replies.documented(replies.DailyOut))
+    @routes.get("/daily", **documented(replies.DailyOut))
     async def daily(
         start: IsoDate | None = Query(None, alias="from"),
         end: IsoDate | None = Query(None, alias="to"),

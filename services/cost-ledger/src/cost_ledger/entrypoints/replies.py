@@ -2,29 +2,21 @@
 
 The routes build their replies as plain dicts (views.py, report_views.py) and send them as they
 are: these models describe those dicts exactly (every field, its type, its nullability) for the
-OpenAPI document, via `responses=` (see `documented`), so no reply is validated against them.
+OpenAPI document (`rex_shared.api.documented`), so no reply is validated against them.
 Money and ratios are decimal strings, times ISO 8601 strings. tests/unit/test_replies.py checks
 real view outputs against them, both ways, so a field added to a reply without its model fails.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from rex_shared.api import Envelope
+from rex_shared.api import DecimalText as DecimalStr
 
 from cost_ledger.domain.periods import Period
 from cost_ledger.domain.pricebook import PriceStatus, Source
 
 GroupBy = Literal["provider", "model", "metric", "project", "user"]
 Currency = Literal["USD"]
-DecimalStr = Annotated[
-    str,
-    Field(
-        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
-        description="An exact decimal string (never a float)",
-        examples=["0.0025"],
-    ),
-]
 DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Uuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
@@ -313,12 +305,3 @@ class RepriceOut(Reply):
     by_model: list[ModelDeltaOut]
     adjustments: list[AdjustmentOut]
     next_cursor: str | None
-
-
-def documented(model: type[Reply], *, status: int = 200) -> dict[str, Any]:
-    """Route options documenting `Envelope[model]` as the success reply, leaving the reply as
-    it was: `response_model=Any` keeps FastAPI's pydantic fast path to JSON bytes (as for the
-    `dict[str, Any]` it used to infer from the return annotation) but validates nothing, and
-    its schema is empty, so the document shows only the model given here."""
-    envelope = Envelope[model]  # type: ignore[valid-type]  # a runtime parameter, on purpose
-    return {"response_model": Any, "responses": {status: {"model": envelope}}}

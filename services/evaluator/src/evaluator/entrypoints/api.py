@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
-from rex_shared.api import APIError, NotFound, ok
+from rex_shared.api import APIError, NotFound, documented, ok
 from rex_shared.auth import Principal, require_role, sees_only_own
 
 from evaluator.adapters.dataset_repo import PgDatasetRepo
@@ -24,7 +24,6 @@ from evaluator.entrypoints.replies import (
     EvaluationOut,
     EvaluationPage,
     Submitted,
-    documented,
 )
 from evaluator.entrypoints.schemas import EvaluationIn
 from evaluator.entrypoints.views import (
@@ -213,16 +212,16 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
     router = APIRouter(prefix="/api/v1/evaluations", tags=["evaluations"])
     caller = Depends(principal)
 
-    @router.post("", status_code=202, responses=documented(202, Submitted))
+    @router.post("", status_code=202, **documented(Submitted, status=202))
     async def submit(body: EvaluationIn, who: Principal = caller) -> JSONResponse:
         require_role(who, "admin", "member")
         return JSONResponse(ok(await _submit(deps(), body, who)), 202)
 
-    @router.post("/estimate", responses=documented(200, EstimateReply))
+    @router.post("/estimate", **documented(EstimateReply))
     async def estimate(body: EvaluationIn, who: Principal = caller) -> Any:
         return ok(await _estimate(deps(), body, who))
 
-    @router.get("", responses=documented(200, EvaluationPage))
+    @router.get("", **documented(EvaluationPage))
     async def list_evaluations(
         who: Principal = caller,
         limit: int = Query(20, ge=1, le=100),
@@ -238,7 +237,7 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
         next_cursor = pagination.encode(last.created_at, last.id) if last else None
         return ok(page_view([summary_view(s) for s in items], next_cursor))
 
-    @router.get("/{evaluation_id}", responses=documented(200, EvaluationOut))
+    @router.get("/{evaluation_id}", **documented(EvaluationOut))
     async def get_evaluation(evaluation_id: str, who: Principal = caller) -> Any:
         d = deps()
         state = await _state(d, who, evaluation_id)
@@ -248,7 +247,7 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
                                                _actual(d, state))  # fmt: skip
         return ok(evaluation_view(state, results, actual))
 
-    @router.post("/{evaluation_id}/cancel", status_code=202, responses=documented(202, Cancelling))
+    @router.post("/{evaluation_id}/cancel", status_code=202, **documented(Cancelling, status=202))
     async def cancel(evaluation_id: str, who: Principal = caller) -> JSONResponse:
         require_role(who, "admin", "member")
         d = deps()

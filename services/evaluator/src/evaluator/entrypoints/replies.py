@@ -1,41 +1,21 @@
 """The shapes of `data` in the success replies, as `views.py` builds them (OpenAPI only).
 
-The routes document these with `responses={status: {"model": Envelope[...]}}` and keep
-returning the views' plain dicts, so the bytes on the wire are the views' own. The unit tests
+The routes document these with `rex_shared.api.documented` and keep returning the views'
+plain dicts, so the bytes on the wire are the views' own. The unit tests
 validate view output against these models (extra fields forbidden) and the wiring and
 integration clients check every success reply against the document, so a view and its model
 cannot drift apart. Money is an exact decimal string, never a JSON number.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
-from rex_shared.api import Envelope
+from rex_shared.api import DecimalText as DecimalString
 
 from evaluator.domain.model import EvaluationStatus, Provider, ResultStatus
-
-
-def documented(status: int, model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
-    """The success reply's shape for OpenAPI. Documentation only: the route still returns its
-    view's dict, so the bytes sent are the view's own (no validation or filtering added).
-
-    Routes returning a dict are annotated `-> Any`, not `dict[str, Any]`: FastAPI would infer
-    that as a response model and merge `{"type": "object"}` into this schema; `Any` serializes
-    exactly as before and adds nothing to the document."""
-    return {status: {"model": Envelope[model]}}  # type: ignore[valid-type]
-
-
-DecimalString = Annotated[
-    str,
-    Field(
-        pattern=r"^-?\d+(\.\d+)?$",
-        description="A USD amount as an exact decimal string",
-        examples=["0.012345"],
-    ),
-]
 
 
 class _Reply(BaseModel):

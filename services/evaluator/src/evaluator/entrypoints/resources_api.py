@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from rex_shared.api import APIError, NotFound, ok
+from rex_shared.api import APIError, NotFound, documented, ok
 from rex_shared.auth import Principal, require_role
 
 from evaluator.adapters.dataset_repo import Dataset, PgDatasetRepo
@@ -23,7 +23,6 @@ from evaluator.entrypoints.replies import (
     KeyList,
     KeyOut,
     KeysRotated,
-    documented,
 )
 from evaluator.entrypoints.schemas import ProviderKeyIn
 from evaluator.entrypoints.views import (
@@ -81,7 +80,7 @@ def datasets_router(
     router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
     caller = Depends(principal)
 
-    @router.post("", status_code=201, responses=documented(201, DatasetOut))
+    @router.post("", status_code=201, **documented(DatasetOut, status=201))
     async def upload(
         request: Request,
         who: Principal = caller,
@@ -109,7 +108,7 @@ def datasets_router(
         await _repo(d).create(dataset)
         return JSONResponse(ok(dataset_view(dataset)), 201)
 
-    @router.get("", responses=documented(200, DatasetPage))
+    @router.get("", **documented(DatasetPage))
     async def list_datasets(
         who: Principal = caller,
         limit: int = Query(20, ge=1, le=100),
@@ -124,7 +123,7 @@ def datasets_router(
         next_cursor = pagination.encode(last.created_at, last.id) if last else None
         return ok(page_view([dataset_view(i) for i in items], next_cursor))
 
-    @router.get("/{dataset_id}", responses=documented(200, DatasetDetail))
+    @router.get("/{dataset_id}", **documented(DatasetDetail))
     async def get_dataset(dataset_id: str, who: Principal = caller, rows: bool = True) -> Any:
         try:
             found = await _repo(deps()).get(who.org_id, UUID(dataset_id), with_rows=rows)
@@ -143,17 +142,17 @@ def keys_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> A
     router = APIRouter(prefix="/api/v1/provider-keys", tags=["provider-keys"])
     caller = Depends(principal)
 
-    @router.get("", responses=documented(200, KeyList))
+    @router.get("", **documented(KeyList))
     async def list_keys(who: Principal = caller) -> Any:
         require_role(who, "admin", "viewer")
         return ok(keys_view(await _keys(deps()).list(who.org_id)))
 
-    @router.post("/rotate", responses=documented(200, KeysRotated))
+    @router.post("/rotate", **documented(KeysRotated))
     async def rotate(who: Principal = caller) -> Any:
         require_role(who, "admin")
         return ok(rotated_view(await _keys(deps()).rotate(who.org_id)))
 
-    @router.put("/{provider}", responses=documented(200, KeyOut))
+    @router.put("/{provider}", **documented(KeyOut))
     async def put_key(provider: Provider, body: ProviderKeyIn, who: Principal = caller) -> Any:
         require_role(who, "admin")
         d = deps()
@@ -162,7 +161,7 @@ def keys_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> A
             d.on_key_change(who.org_id, provider)
         return ok(key_view(info))
 
-    @router.delete("/{provider}", responses=documented(200, KeyDeleted))
+    @router.delete("/{provider}", **documented(KeyDeleted))
     async def delete_key(provider: Provider, who: Principal = caller) -> Any:
         require_role(who, "admin")
         d = deps()
