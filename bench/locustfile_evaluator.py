@@ -19,7 +19,7 @@ import time
 from importlib import resources
 
 import gevent
-from locust import HttpUser, constant_throughput, task
+from locust import HttpUser, task
 from rex_shared.auth import JwtVerifier
 
 SAMPLE = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())
@@ -44,7 +44,15 @@ def varied_rows(n: int) -> list[dict[str, object]]:
 class Submitter(HttpUser):
     """A team member starting evaluations and now and then checking on one."""
 
-    wait_time = constant_throughput(RATE)
+    next_at = 0.0  # when this user's next submission is due (perf_counter seconds)
+
+    def wait_time(self) -> float:
+        """RATE submissions per second, paced from this user's own first one. (Locust's
+        constant_throughput paces from the user's creation: it would count the start offset
+        in on_start as task time and bring every user back into step at its second task, all
+        100 at once every 1/RATE seconds, as an strace of the API showed.)"""
+        self.next_at += 1 / RATE
+        return max(0.0, self.next_at - time.perf_counter())
 
     def on_start(self) -> None:
         n = next(_numbers)
@@ -61,13 +69,9 @@ class Submitter(HttpUser):
         self.last_id: str | None = None
         # Users do not act in lockstep: each starts somewhere within its first period, so the
         # load is the steady rate from the start instead of one burst of every user at once.
-        if LOCKSTEP:
-            return
-        gevent.sleep(random.uniform(0, 1 / RATE))
-        # constant_throughput paces from the user's creation, which would count that sleep as
-        # task time and bring every user back into step at its second task (all 100 at once
-        # every 1/RATE seconds, as an strace of the API showed): pace from here instead.
-        self._cp_last_run = time.perf_counter()
+        if not LOCKSTEP:
+            gevent.sleep(random.uniform(0, 1 / RATE))
+        self.next_at = time.perf_counter()
 
     @task
     def submit(self) -> None:
