@@ -28,7 +28,6 @@ from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
 from rex_shared.events import LlmCallCompleted
 from rexctl.infra import PrivateInfra
-from rexctl.oracle import independent_cost_of
 from rexctl.stack import SERVICES, Ports, Stack
 
 from .conftest import free_port, read_topic
@@ -226,7 +225,7 @@ async def scenario(
     if evaluations:
         assert submitted, "no evaluation was accepted"
         made = await _evaluation_calls(fs, org, submitted)
-        total += sum((independent_cost_of(c) for c in made), Decimal(0))
+        total += expected_total(made)
     expected = EVENTS + len(made)
     observed, recovered_at = await _settle(fs, org, name, expected, total)
     # Call by call: exactly the calls made have a ledger entry (call_id is its key, so none

@@ -62,7 +62,8 @@ def highwaters(consumer: Any, records: Sequence[ConsumerRecord]) -> dict[TopicPa
     end_of = getattr(consumer, "highwater", None)  # absent on FastStream's in-memory broker
     if end_of is None:
         return known
-    for tp in {TopicPartition(r.topic, r.partition) for r in records}:
+    for topic, partition in {(r.topic, r.partition) for r in records}:
+        tp = TopicPartition(topic, partition)
         end = end_of(tp)
         if isinstance(end, int):
             known[tp] = end

@@ -36,8 +36,6 @@ def channel(schema: str) -> str:
     return f"rex_outbox_{schema}"
 
 
-_channel = channel
-
 # One outbox row, with no wake-up: for statements that write the row together with other data
 # and wake the relay after their commit (RelayWaker). Parameters: `outbox_row(event)`.
 OUTBOX_INSERT = (
@@ -58,18 +56,7 @@ async def enqueue(conn: asyncpg.Connection, events: list[OutgoingEvent], *, sche
         return
     await conn.executemany(OUTBOX_INSERT, [outbox_row(e) for e in events])
     # Delivered at commit, so the relay wakes only for events that really exist.
-    await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
-
-
-async def enqueue_one(conn: asyncpg.Connection, event: OutgoingEvent, *, schema: str) -> None:
-    """`enqueue` for a single event in ONE round trip (insert and wake-up in one statement):
-    the cheapest way to record a call's event, inside the caller's transaction or on its own
-    (a lone statement is its own transaction)."""
-    await conn.execute(
-        f"WITH added AS ({OUTBOX_INSERT} RETURNING 1) SELECT pg_notify($6, '')",
-        *outbox_row(event),
-        _channel(schema),
-    )
+    await conn.execute("SELECT pg_notify($1, '')", channel(schema))
 
 
 class RelayWaker:
@@ -90,7 +77,7 @@ class RelayWaker:
     def wake(self) -> None:
         """Something committed: a NOTIFY follows soon."""
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._notify(), name="evaluator-relay-waker")
+            self._task = asyncio.create_task(self._notify(), name=f"relay-waker-{self._channel}")
         else:
             self._again = True
 
@@ -137,7 +124,7 @@ class OutboxRelay:
     async def start(self) -> None:
         """Listen for new rows and start relaying in the background."""
         self._listener = await self._pool.acquire()
-        await self._listener.add_listener(_channel(self._schema), self._on_notify)
+        await self._listener.add_listener(channel(self._schema), self._on_notify)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
 
     async def stop(self) -> None:
@@ -148,7 +135,7 @@ class OutboxRelay:
                 await self._task
         if self._listener:
             with suppress(Exception):
-                await self._listener.remove_listener(_channel(self._schema), self._on_notify)
+                await self._listener.remove_listener(channel(self._schema), self._on_notify)
             await self._pool.release(self._listener)
 
     def _on_notify(self, *_: object) -> None:

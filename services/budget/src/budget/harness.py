@@ -16,12 +16,10 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import migrate, provision
-from rex_shared.kafka import ensure_topics
+from rex_shared.kafka import commit_groups_at_end, ensure_topics
 
 from budget.config import SCHEMA, SERVICE
 
@@ -41,24 +39,7 @@ async def group_at_end(bootstrap: str, topic: str, prefix: str = "budget-harness
     only what is published from now on."""
     group = f"{prefix}-{uuid4().hex[:8]}"
     await ensure_topics(bootstrap, [topic])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:  # the producer waits for the topic's metadata, a fresh consumer would not
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))
-        ]
-    finally:
-        await producer.stop()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
-    finally:
-        await consumer.stop()
+    await commit_groups_at_end(bootstrap, [group], [topic])
     return group
 
 

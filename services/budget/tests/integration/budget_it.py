@@ -11,10 +11,10 @@ from uuid import UUID, uuid4, uuid5
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from aiokafka.structs import ConsumerRecord
 from rex_shared import cloudevents
 from rex_shared.events import CostComponents, LlmCostRecorded, Usage
-from rex_shared.kafka import ensure_topics, send_events
+from rex_shared.kafka import commit_groups_at_end, ensure_topics, send_events
 
 T = TypeVar("T")
 COST_NS = UUID("6f1c3d9e-2f7a-4c1e-9b7a-3c2d1e0f9a8b")
@@ -145,21 +145,10 @@ def header(record: ConsumerRecord, name: str) -> str | None:
     return next((v.decode() for k, v in record.headers or () if k == name), None)
 
 
-async def group_at_end(producer: AIOKafkaProducer, bootstrap: str, topic: str) -> str:
+async def group_at_end(bootstrap: str, topic: str) -> str:
     """A fresh consumer group whose committed offsets are the topic's current end, so it
     reads only what is published from now on (not every earlier run's events)."""
     group = f"budget-it-{uuid4().hex[:8]}"
     await ensure_topics(bootstrap, [topic])
-    # The producer waits for the topic's metadata; a fresh consumer would not know it yet.
-    partitions = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
-    finally:
-        await consumer.stop()
+    await commit_groups_at_end(bootstrap, [group], [topic])
     return group

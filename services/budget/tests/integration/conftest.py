@@ -51,7 +51,7 @@ async def budget_dsn(infra: Infra) -> AsyncIterator[str]:
 async def consumer_group(infra: Infra, producer: AIOKafkaProducer) -> str:
     # A consumer group of its own, starting at the topic's end: no other budget instance on
     # this broker takes our events, and earlier runs' events are not replayed.
-    return await group_at_end(producer, infra.kafka_bootstrap, topics.LLM_COST_RECORDED)
+    return await group_at_end(infra.kafka_bootstrap, topics.LLM_COST_RECORDED)
 
 
 @pytest.fixture(scope="session")

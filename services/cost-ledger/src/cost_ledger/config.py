@@ -32,7 +32,8 @@ class Settings(ServiceSettings):
     consumer_depth: int = Field(2, ge=1, le=8)
     # How long the group waits for a silent (killed) member before handing its partitions on.
     consumer_session_timeout_ms: int = Field(10_000, ge=6_000)
-    # Freeze the startup heap and raise gen-0's threshold once started (bootstrap.settle_gc).
+    # Freeze the startup heap and raise gen-0's threshold once started
+    # (rex_shared.runtime.settle_gc).
     gc_freeze: bool = True
     # Topics are set once in rex_shared.topics; overridable only so a benchmark can run a ledger
     # on its own topics without flooding everyone else's consumers.

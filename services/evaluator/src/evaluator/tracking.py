@@ -37,10 +37,9 @@ from aiokafka import AIOKafkaProducer
 from rex_shared import cloudevents
 from rex_shared.events import Api, LlmCallCompleted
 from rex_shared.kafka import send_events
-from rex_shared.outbox import enqueue
+from rex_shared.outbox import OUTBOX_INSERT, RelayWaker, channel, enqueue, outbox_row
 
 from evaluator.adapters.llm import Response, Stopwatch, failed, succeeded
-from evaluator.adapters.pg import INSERT_EVENT, RelayWaker, event_args, outbox_channel
 from evaluator.config import SCHEMA, SOURCE
 from evaluator.domain import usage
 from evaluator.ports import CallContext, ChatRequest
@@ -80,11 +79,11 @@ class OutboxSink:
 
     def __init__(self, pool: asyncpg.Pool, *, schema: str = SCHEMA) -> None:
         self._pool = pool
-        self._waker = RelayWaker(pool, outbox_channel(schema))
+        self._waker = RelayWaker(pool, channel(schema))
 
     async def emit(self, event: LlmCallCompleted) -> None:
         async with self._pool.acquire() as conn:
-            await conn.execute(INSERT_EVENT, *event_args(outgoing(event)))
+            await conn.execute(OUTBOX_INSERT, *outbox_row(outgoing(event)))
         self._waker.wake()
 
     async def close(self) -> None:

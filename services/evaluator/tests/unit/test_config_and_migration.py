@@ -68,14 +68,3 @@ def test_the_second_migration_carries_the_rate_limit_table_and_row_level_securit
 def test_no_secret_has_a_constant_fallback() -> None:
     source = (Path(__file__).parents[2] / "src" / "evaluator" / "bootstrap.py").read_text()
     assert "local-dev-secret" not in source
-
-
-def test_judge_calls_wake_the_relay_on_the_shared_outbox_channel() -> None:
-    # The run store writes a call's outbox row itself (one statement with the call's row),
-    # so it must notify the channel the shared relay listens on.
-    from evaluator.adapters.pg import outbox_channel
-    from evaluator.config import SCHEMA
-    from rex_shared.outbox import _channel
-
-    assert _channel(SCHEMA) == outbox_channel(SCHEMA)
-    assert _channel("other") == outbox_channel("other")

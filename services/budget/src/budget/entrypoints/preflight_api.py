@@ -1,7 +1,6 @@
 """`/api/v1/budgets/check` and `/api/v1/budgets/reservations`: before an evaluation spends."""
 
 import logging
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -138,17 +137,15 @@ def _warnings(warnings: list[LimitWarning]) -> list[WarningOut]:
     ]
 
 
-def _money(amount: Decimal) -> str:
-    return format(amount, "f")  # as rex_shared.money.Money serializes
-
-
+# The *_json builders leave amounts as Decimals: fast_json writes them as exact decimal
+# strings, as rex_shared.money.Money serializes.
 def _warnings_json(warnings: list[LimitWarning]) -> list[dict[str, Any]]:
     return [
         {
             "budget_id": w.budget.id,
             "budget_name": w.budget.name,
             "message": w.message,
-            "usage_percent_after": _money(w.usage_percent_after),
+            "usage_percent_after": w.usage_percent_after,
         }
         for w in warnings
     ]
@@ -160,9 +157,9 @@ def _check_json(verdict: Verdict) -> dict[str, Any]:
         {
             "budget_id": s.budget.id,
             "budget_name": s.budget.name,
-            "limit_amount": _money(s.budget.limit_amount),
-            "usage_amount": _money(s.usage),
-            "held_amount": _money(s.held),
+            "limit_amount": s.budget.limit_amount,
+            "usage_amount": s.usage,
+            "held_amount": s.held,
         }
         for s in verdict.exceeded
     ]
@@ -176,12 +173,12 @@ def _reservation_json(r: Reservation, warnings: list[LimitWarning]) -> dict[str,
         "id": r.id,
         "evaluation_id": r.evaluation_id,
         "status": r.status,
-        "held_amount": _money(r.held_amount),
+        "held_amount": r.held_amount,
         "expires_at": r.expires_at,
         "budgets": r.budget_ids,
         "warnings": _warnings_json(warnings),
-        "estimated_cost": _money(r.estimated_cost),
-        "consumed_amount": _money(r.consumed_amount),
+        "estimated_cost": r.estimated_cost,
+        "consumed_amount": r.consumed_amount,
         "project_id": r.project_id,
         "user_id": r.user_id,
         "created_at": r.created_at,

@@ -76,11 +76,7 @@ class Plan:
 
     def row(self, at: datetime) -> CatalogRow | None:
         """The row in force at `at` (see `PriceBook.row_for`)."""
-        for rows in self.candidates:
-            for row in rows:
-                if row.in_force(at):
-                    return row
-        return None
+        return _in_force(self.candidates, at)
 
     def quote(self, usage: Usage, at: datetime) -> Quote:
         if self.model_id is None:
@@ -129,13 +125,7 @@ class PriceBook:
         A tier or batch row the catalog lacks falls back to the default tier, then to the
         standard row; the row id recorded with the cost shows which one was used.
         """
-        for rows in self._candidates(provider, model_id, tier, batch, org_id):
-            # A price added "from a date" supersedes older rows from then on: the row in
-            # force that started last wins (seeded rows never overlap).
-            for row in rows:
-                if row.in_force(at):
-                    return row
-        return None
+        return _in_force(self._candidates(provider, model_id, tier, batch, org_id), at)
 
     def _candidates(
         self, provider: str, model_id: str, tier: str, batch: bool, org_id: str | None
@@ -207,3 +197,14 @@ class PriceBook:
             if at is None or row.in_force(at)
         ]
         return sorted(found, key=lambda r: r.id)
+
+
+def _in_force(candidates: Iterable[Iterable[CatalogRow]], at: datetime) -> CatalogRow | None:
+    """The first row in force at `at`, trying each group of candidates in order. Within a
+    group, a price added "from a date" supersedes older rows from then on: the row in force
+    that started last wins (seeded rows never overlap)."""
+    for rows in candidates:
+        for row in rows:
+            if row.in_force(at):
+                return row
+    return None

@@ -1,7 +1,5 @@
-"""Connection typing for the repositories and transactions under row-level security; the
-outbox pieces the evaluator writes with (rex_shared.outbox) re-exported under its names."""
+"""Connection typing for the repositories and transactions under row-level security."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeAlias, cast
@@ -9,14 +7,6 @@ from typing import TypeAlias, cast
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from rex_shared.db import bypass_rls, scope_to_org
-from rex_shared.outbox import OUTBOX_INSERT as INSERT_EVENT
-from rex_shared.outbox import RelayWaker
-from rex_shared.outbox import channel as outbox_channel
-from rex_shared.outbox import outbox_row as event_args
-
-__all__ = ["INSERT_EVENT", "RelayWaker", "event_args", "outbox_channel"]
-
-log = logging.getLogger(__name__)
 
 # `pool.acquire()` hands out a proxy: a Connection at runtime, a different type in the stubs.
 Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy

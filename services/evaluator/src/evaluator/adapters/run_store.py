@@ -12,15 +12,9 @@ from uuid import UUID, uuid5
 import asyncpg
 from rex_shared import cloudevents
 from rex_shared.events import EvaluationCompleted
+from rex_shared.outbox import OUTBOX_INSERT, RelayWaker, channel, outbox_row
 
-from evaluator.adapters.pg import (
-    INSERT_EVENT,
-    Conn,
-    RelayWaker,
-    event_args,
-    outbox_channel,
-    transaction,
-)
+from evaluator.adapters.pg import Conn, transaction
 from evaluator.adapters.rows import evaluation_from, row_from
 from evaluator.config import SCHEMA, SOURCE
 from evaluator.domain.model import MetricOutcome, ResultSummary
@@ -40,7 +34,7 @@ class PgRunStore:
 
     def __init__(self, pool: asyncpg.Pool, *, owner: str = "local", lease_s: float = 30) -> None:
         self._pool, self._owner, self._lease = pool, owner, lease_s
-        self._waker = RelayWaker(pool, outbox_channel(SCHEMA))
+        self._waker = RelayWaker(pool, channel(SCHEMA))
 
     async def close(self) -> None:
         """Stop the pending relay wake-up (at shutdown)."""
@@ -153,7 +147,7 @@ class PgRunStore:
                 event_id=completed_event_id(evaluation_id),
                 time=event.completed_at,
             )
-            await conn.execute(INSERT_EVENT, *event_args(outgoing_event))
+            await conn.execute(OUTBOX_INSERT, *outbox_row(outgoing_event))
         self._waker.wake()  # committed (or nothing to announce): the relay looks
 
 
@@ -227,7 +221,7 @@ async def insert_call(conn: Conn, call: JudgeCall) -> bool:
     """Store a paid call with its event (one round trip; on its own or inside the run loop's
     transaction); True when the evaluation was asked to cancel. Wake the relay after the
     commit (RelayWaker)."""
-    args = call_args(call) + event_args(outgoing(call.reply.event))
+    args = call_args(call) + outbox_row(outgoing(call.reply.event))
     return bool(await conn.fetchval(INSERT_CALL_AND_EVENT, *args))
 
 
