@@ -33,10 +33,11 @@ token: ## mint a local token: make token ORG=acme USER_ID=alice ROLE=admin
 test: install ## lint, then every test tier on real Kafka and PostgreSQL
 	@bash deploy/local/run-tests.sh
 
-lint: ## ruff and strict mypy
+lint: ## ruff, strict mypy (bench/ included) and an import of every benchmark
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@$(RUN) mypy shared/src services/*/src tools/*/src
+	@$(RUN) mypy shared/src services/*/src tools/*/src bench
+	@$(RUN) python bench/run_all.py --import-only
 
 unit wiring integration e2e: install ## one test tier
 	@bash deploy/local/run-tests.sh $@

@@ -182,12 +182,3 @@ async def send(
         topic, value=out.data, key=key.encode(), headers=out.headers()
     )
     return future
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
-
-
-def verdict(ok: bool) -> str:
-    return "pass" if ok else "short"

@@ -43,6 +43,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import openai
+from _stats import bench_line, percentile
 from evaluator.adapters.llm import Response, Stopwatch, succeeded
 from evaluator.adapters.pg import as_connection, transaction
 from evaluator.adapters.run_store import INSERT_CALL, TRUSTED_CANCEL_FLAG, call_args, insert_call
@@ -52,7 +53,7 @@ from evaluator.ports import CallContext, ChatRequest, JudgeCall, LlmReply
 from evaluator.tracking import BufferedOutboxSink, OutboxSink, Payer, outgoing, track_call
 from evaluator_stack import PG_ADMIN, ROOT, _dsn, free_port
 from rex_shared.db import create_pool, migrate, provision
-from rex_shared.outbox import enqueue_one
+from rex_shared.outbox import enqueue
 
 PAYER = Payer(org_id="bench-tracking", project_id="bench", user_id="bench")
 MODEL = "gpt-4o-mini"
@@ -65,8 +66,7 @@ INSERT_CALL_ALONE = (
 
 
 def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return percentile(values, q)
 
 
 def _p99_gap_interval(
@@ -80,7 +80,7 @@ def _p99_gap_interval(
         - _pct(pick.choices(without, k=len(without)), 0.99)
         for _ in range(rounds)
     )
-    return gaps[int(0.025 * rounds)], gaps[int(0.975 * rounds) - 1]
+    return percentile(gaps, 0.025), percentile(gaps, 0.975)
 
 
 @contextmanager
@@ -184,7 +184,7 @@ async def judge_calls(
         call = _tracked_call(evaluation_id, reply, clock)
         async with transaction(pool, None) as conn:
             await conn.execute(INSERT_CALL, *call_args(call))
-            await enqueue_one(as_connection(conn), outgoing(call.reply.event), schema=SCHEMA)
+            await enqueue(as_connection(conn), [outgoing(call.reply.event)], schema=SCHEMA)
             await conn.fetchval(
                 "SELECT cancel_requested_at IS NOT NULL FROM evaluations WHERE id = $1",
                 evaluation_id,
@@ -286,14 +286,12 @@ def main() -> None:
           f" {mean:.3f} |")  # fmt: skip
     low, high = _p99_gap_interval(with_, without)
     print(f"| p99 overhead, 95% bootstrap interval | | {low:.3f} .. {high:.3f} | | |")
-    verdict = "pass" if high < TARGET_MS else "short"
-    print(f"BENCH evaluator_tracking_overhead p50_overhead={p50:.3f} ms target=- info")
-    print(f"BENCH evaluator_tracking_overhead p99_overhead={p99:.3f} ms target=- info")
-    print(f"BENCH evaluator_tracking_overhead p99_overhead_upper95={high:.3f} ms"
-          f" target=<1 {verdict}")  # fmt: skip
+    name = "evaluator_tracking_overhead"
+    print(bench_line(name, "p50_overhead", p50, "ms", digits=3))
+    print(bench_line(name, "p99_overhead", p99, "ms", digits=3))
+    print(bench_line(name, "p99_overhead_upper95", high, "ms", "<1", high < TARGET_MS, 3))
     for key, label in (("cpu", "p99_tracking_cpu"), ("OutboxSink", "p99_outbox_sink")):
-        print(f"BENCH evaluator_tracking_overhead {label}={_pct(results[key], 0.99):.3f} ms"
-              " target=- info")  # fmt: skip
+        print(bench_line(name, label, _pct(results[key], 0.99), "ms", digits=3))
 
 
 if __name__ == "__main__":

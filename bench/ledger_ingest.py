@@ -28,11 +28,10 @@ from _ledger_common import (
     drop_schema,
     make_call,
     make_schema,
-    percentile,
     producer,
     send,
-    verdict,
 )
+from _stats import bench_line, percentile
 
 TARGET_RATE = 10_000
 LOG = Path(__file__).resolve().parents[1] / ".rex" / "logs" / "bench-ledger-ingest.log"
@@ -120,7 +119,8 @@ class Watch:
 
 async def latency(
     dsn: str, schema: str, topic: str, org: str, rate: int, seconds: int
-) -> list[float]:
+) -> tuple[list[float], int]:
+    """Event-to-row seconds of each event sent at `rate`, and how many never became a row."""
     rnd, evaluations = random.Random(11), [uuid.uuid4() for _ in range(20)]
     kafka = producer()
     await kafka.start()
@@ -144,9 +144,7 @@ async def latency(
     finally:
         await kafka.stop()
         await watch.conn.close()
-    if watch.pending:
-        print(f"warning: {len(watch.pending)} events not seen within 30 s after the run")
-    return watch.found
+    return watch.found, len(watch.pending)
 
 
 async def main() -> None:
@@ -176,7 +174,7 @@ async def main() -> None:
             pending = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
         finally:
             await conn.close()
-        waits = await latency(dsn, schema, topics.calls, org, args.rate, args.seconds)
+        waits, missing = await latency(dsn, schema, topics.calls, org, args.rate, args.seconds)
     finally:
         ledger.stop()
         if not args.keep:
@@ -193,9 +191,12 @@ async def main() -> None:
     print(f"{f'event-to-row p50 at {args.rate}/s (ms)':<44}{p50:>14.0f}")
     print(f"{f'event-to-row p99 at {args.rate}/s (ms)':<44}{p99:>14.0f}")
     print(f"{'latency samples':<44}{len(waits):>14,}")
-    print(f"BENCH ledger_ingest events_per_s={rate:.0f} events/s target={TARGET_RATE} "
-          f"{verdict(rate >= TARGET_RATE)}")  # fmt: skip
-    print(f"BENCH ledger_ingest p99_event_to_row_at_{args.rate}_per_s={p99:.0f} ms info")
+    print(f"{'events never recorded (30 s grace)':<44}{missing:>14,}")
+    name, at = "ledger_ingest", f"at_{args.rate}_per_s"
+    print(bench_line(name, "events_per_s", rate, "events/s", TARGET_RATE, rate >= TARGET_RATE, 0))
+    print(bench_line(name, f"p99_event_to_row_{at}", p99, "ms", digits=0))
+    print(bench_line(name, f"not_recorded_{at}", missing, "events", 0, missing == 0))
+    print(bench_line(name, "outbox_pending_after_backlog", pending, "events"))
 
 
 if __name__ == "__main__":
