@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from llm_sim import models, tokens
+from llm_sim import models, style, tokens
 from llm_sim.cache import Breakpoint, anthropic_cache_use
 from llm_sim.faults import remember_key
+from llm_sim.served import Tokens, served_call
 from llm_sim.streams import anthropic_events
 from llm_sim.wire import (
     delay_or_fault,
@@ -22,6 +23,7 @@ from llm_sim.wire import (
 
 router = APIRouter()
 REQUEST_ID_HEADER = "request-id"
+_SERVED = ("anthropic", "messages")
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -40,7 +42,7 @@ class MessagesPrompt:
     user: str = ""
 
     def add(self, text: str, cache_control: Any = None) -> None:
-        self.ids += tokens.encode(text)
+        self.ids += tokens.claude_encode(text)
         if isinstance(cache_control, dict):
             ttl = "1h" if cache_control.get("ttl") == "1h" else "5m"
             self.breakpoints.append(Breakpoint(len(self.ids), ttl))
@@ -105,9 +107,14 @@ async def messages(request: Request) -> Response:
     remember_key(state_of(request), key.removeprefix("Bearer ").strip())
     prompt = parse_prompt(body)
     failed = await delay_or_fault(request, prompt.text, error)
+    served = state_of(request).served
     if failed is not None:
+        model = models.dated(str(body["model"]))
+        served.add(served_call(request, body, _SERVED, model, status=failed.status_code))
         return failed
     message = _complete(request, body, prompt)
+    billed = served_tokens(message["usage"])
+    served.add(served_call(request, body, _SERVED, message["model"], tokens=billed))
     headers = {REQUEST_ID_HEADER: new_id("req_")}
     if body.get("stream"):
         events = anthropic_events(message)
@@ -126,8 +133,8 @@ def _complete(request: Request, body: dict[str, Any], prompt: MessagesPrompt) ->
         time.time(),
     )
     thinking = _thinking_tokens(body, len(prompt.ids))
-    reply = judge_reply(request, prompt.system, prompt.user)
-    text, text_tokens, cut = tokens.truncate(reply, max(body["max_tokens"] - thinking, 0))
+    reply = style.styled(model, judge_reply(request, prompt.system, prompt.user))
+    text, text_tokens, cut = tokens.claude_truncate(reply, max(body["max_tokens"] - thinking, 0))
     content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     if thinking:
         content.insert(
@@ -165,3 +172,16 @@ def _thinking_tokens(body: dict[str, Any], prompt_tokens: int) -> int:
         return 0
     budget = int(thinking.get("budget_tokens") or 0)
     return min(budget, 64 * (1 + prompt_tokens // 256))
+
+
+def served_tokens(usage: dict[str, Any]) -> Tokens:
+    """What the call is billed for: `input_tokens` excludes cache reads and writes here."""
+    read, written = usage["cache_read_input_tokens"], usage["cache_creation_input_tokens"]
+    return Tokens(
+        input_tokens=usage["input_tokens"] + read + written,
+        cache_read_tokens=read,
+        cache_write_tokens=written,
+        cache_write_1h_tokens=usage["cache_creation"]["ephemeral_1h_input_tokens"],
+        output_tokens=usage["output_tokens"],
+        reasoning_tokens=(usage.get("output_tokens_details") or {}).get("thinking_tokens", 0),
+    )

@@ -25,4 +25,16 @@ def create_app(settings: SimSettings | None = None) -> FastAPI:
         """Requests per API key fingerprint (sha256 prefix), to check whose key was used."""
         return {"keys": dict(app.state.sim.keys_seen)}
 
+    @app.get("/_sim/served")
+    async def served(evaluation_id: str | None = None) -> dict[str, Any]:
+        """The calls served (all, or one evaluation's): billable ones with their tokens, and
+        those answered with an injected fault, counted apart."""
+        report: dict[str, Any] = app.state.sim.served.report(evaluation_id)
+        return report
+
+    @app.delete("/_sim/served", status_code=204)
+    async def forget_served() -> None:
+        """Start counting afresh (tests sharing one simulator)."""
+        app.state.sim.served.reset()
+
     return app

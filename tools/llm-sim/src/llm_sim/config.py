@@ -17,3 +17,4 @@ class SimSettings(BaseSettings):
     retry_after_s: int = Field(1, ge=0, description="Retry-After sent with a 429")
     seed: int = 0
     cache_capacity: int = Field(200_000, ge=1, description="Prompt prefixes remembered (LRU)")
+    served_capacity: int = Field(1_000_000, ge=0, description="Calls kept for /_sim/served")

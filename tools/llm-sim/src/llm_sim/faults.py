@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from llm_sim.cache import PrefixCache
 from llm_sim.config import SimSettings
+from llm_sim.served import ServedLog
 
 _FAIL = re.compile(r"\[sim:fail:(\d{3})(?::(\d{1,3}))?\]")
 _DELAY = re.compile(r"\[sim:delay:(\d{1,6})\]")
@@ -40,10 +41,12 @@ class SimState:
     malformed_seen: set[bytes] = field(default_factory=set)
     failures_seen: dict[bytes, int] = field(default_factory=dict)
     keys_seen: dict[str, int] = field(default_factory=dict)
+    served: ServedLog = field(default_factory=ServedLog)
 
     @classmethod
     def create(cls, settings: SimSettings) -> "SimState":
-        return cls(settings, PrefixCache(settings.cache_capacity), random.Random(settings.seed))
+        cache, rng = PrefixCache(settings.cache_capacity), random.Random(settings.seed)
+        return cls(settings, cache, rng, served=ServedLog(settings.served_capacity))
 
 
 def fault_for(state: SimState, headers: Mapping[str, str], text: str) -> Fault | None:

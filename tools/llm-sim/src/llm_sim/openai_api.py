@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from llm_sim import models, tokens
+from llm_sim import models, style, tokens
 from llm_sim.cache import openai_cached_tokens
 from llm_sim.faults import remember_key
+from llm_sim.served import Tokens, served_call
 from llm_sim.streams import openai_chunks
 from llm_sim.wire import (
     delay_or_fault,
@@ -21,6 +22,7 @@ from llm_sim.wire import (
 
 router = APIRouter()
 REQUEST_ID_HEADER = "x-request-id"
+_SERVED = ("openai", "chat.completions")
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error"}
 
 
@@ -78,9 +80,14 @@ async def chat_completions(request: Request) -> Response:
     remember_key(state_of(request), key.strip())
     prompt = parse_prompt(body["messages"])
     failed = await delay_or_fault(request, prompt.text, error)
+    served = state_of(request).served
     if failed is not None:
+        model = models.dated(str(body["model"]))
+        served.add(served_call(request, body, _SERVED, model, status=failed.status_code))
         return failed
     completion = _complete(request, body, prompt)
+    billed = served_tokens(completion["usage"])
+    served.add(served_call(request, body, _SERVED, completion["model"], tokens=billed))
     headers = {REQUEST_ID_HEADER: new_id("req_")}
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -96,7 +103,7 @@ def _complete(request: Request, body: dict[str, Any], prompt: ChatPrompt) -> dic
     reasoning = models.reasoning_tokens(model, prompt_tokens)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     visible = None if limit is None else max(int(limit) - reasoning, 0)
-    reply = judge_reply(request, prompt.system, prompt.user)
+    reply = style.styled(model, judge_reply(request, prompt.system, prompt.user))
     text, text_tokens, cut = tokens.truncate(reply, visible)
     usage = _usage(prompt_tokens, cached, text_tokens + reasoning, reasoning)
     choice = {
@@ -131,3 +138,13 @@ def _usage(prompt: int, cached: int, completion: int, reasoning: int) -> dict[st
             "rejected_prediction_tokens": 0,
         },
     }
+
+
+def served_tokens(usage: dict[str, Any]) -> Tokens:
+    """What the call is billed for: `prompt_tokens` is all input, cached tokens inside."""
+    return Tokens(
+        input_tokens=usage["prompt_tokens"],
+        cache_read_tokens=usage["prompt_tokens_details"]["cached_tokens"],
+        output_tokens=usage["completion_tokens"],
+        reasoning_tokens=usage["completion_tokens_details"]["reasoning_tokens"],
+    )
