@@ -18,6 +18,9 @@ from evaluator.adapters.retry import Failure, Retrier
 from evaluator.domain.backoff import RetryPolicy
 from evaluator.ports import CallContext, ChatRequest, LlmReply
 
+CALL_ID_HEADER = "X-Rex-Call-Id"
+EVALUATION_ID_HEADER = "X-Rex-Evaluation-Id"
+
 
 class Stopwatch:
     """Wall-clock start plus a monotonic duration (the wall clock may jump)."""
@@ -113,7 +116,10 @@ class SdkChat(ABC):
         once = self._streamed if self._stream else self._plain
         provider, api = self.provider, self.api
         try:
-            text, response = await self._retrier.run(lambda: once(request), self._failure_of)
+            headers = call_headers(ctx)
+            text, response = await self._retrier.run(
+                lambda: once(request, headers), self._failure_of
+            )
         except self.sdk_error as exc:
             event = failed(ctx, provider=provider, api=api, request=request, clock=clock, error=exc)
             return LlmReply(None, event)
@@ -128,12 +134,24 @@ class SdkChat(ABC):
         """Retry facts of an SDK error (None: not a provider failure, do not retry)."""
 
     @abstractmethod
-    async def _plain(self, request: ChatRequest) -> tuple[str, Response]:
-        """One attempt, answered whole."""
+    async def _plain(self, request: ChatRequest, headers: dict[str, str]) -> tuple[str, Response]:
+        """One attempt, answered whole (`headers` sent along, see call_headers)."""
 
     @abstractmethod
-    async def _streamed(self, request: ChatRequest) -> tuple[str, Response]:
+    async def _streamed(
+        self, request: ChatRequest, headers: dict[str, str]
+    ) -> tuple[str, Response]:
         """One attempt, answered as a stream (usage from its last events)."""
+
+
+def call_headers(ctx: CallContext) -> dict[str, str]:
+    """REX's ids of a judge call, sent with it: a provider's bill can then be matched call by
+    call with the ledger (the simulator counts what it served by them, `GET /_sim/served`).
+    Real providers ignore headers they do not know; both are random UUIDs, nothing private."""
+    headers = {CALL_ID_HEADER: str(ctx.call_id)}
+    if ctx.evaluation_id is not None:
+        headers[EVALUATION_ID_HEADER] = str(ctx.evaluation_id)
+    return headers
 
 
 def _identity(ctx: CallContext) -> dict[str, Any]:

@@ -56,16 +56,17 @@ class AnthropicMessages(SdkChat):
         )
         return cls(sdk, retrier=retrier, stream=stream)
 
-    def _args(self, request: ChatRequest) -> dict[str, Any]:
+    def _args(self, request: ChatRequest, headers: dict[str, str]) -> dict[str, Any]:
         return {
             "model": request.model,
+            "extra_headers": headers,
             "max_tokens": request.max_tokens,
             "system": _system(request.system),
             "messages": [{"role": "user", "content": request.user}],
         }
 
-    async def _plain(self, request: ChatRequest) -> tuple[str, Response]:
-        reply = await self._sdk.messages.create(**self._args(request))
+    async def _plain(self, request: ChatRequest, headers: dict[str, str]) -> tuple[str, Response]:
+        reply = await self._sdk.messages.create(**self._args(request, headers))
         raw = reply.usage.model_dump(mode="json")
         response = Response(
             model=reply.model,
@@ -77,8 +78,10 @@ class AnthropicMessages(SdkChat):
         text = "".join(b.text for b in reply.content if b.type == "text")
         return text, response
 
-    async def _streamed(self, request: ChatRequest) -> tuple[str, Response]:
-        stream = await self._sdk.messages.create(**self._args(request), stream=True)
+    async def _streamed(
+        self, request: ChatRequest, headers: dict[str, str]
+    ) -> tuple[str, Response]:
+        stream = await self._sdk.messages.create(**self._args(request, headers), stream=True)
         acc = AnthropicStreamUsage()
         async for event in stream:
             acc.add(event.model_dump(mode="json"))

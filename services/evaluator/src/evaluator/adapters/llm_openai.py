@@ -57,16 +57,17 @@ class OpenAiChat(SdkChat):
         )
         return cls(sdk, retrier=retrier, stream=stream)
 
-    def _args(self, request: ChatRequest) -> dict[str, Any]:
+    def _args(self, request: ChatRequest, headers: dict[str, str]) -> dict[str, Any]:
         return {
             "model": request.model,
+            "extra_headers": headers,
             "messages": _messages(request),
             "max_completion_tokens": request.max_tokens,
             "temperature": openai.omit if _reasoning_model(request.model) else 0,
         }
 
-    async def _plain(self, request: ChatRequest) -> tuple[str, Response]:
-        reply = await self._sdk.chat.completions.create(**self._args(request))
+    async def _plain(self, request: ChatRequest, headers: dict[str, str]) -> tuple[str, Response]:
+        reply = await self._sdk.chat.completions.create(**self._args(request, headers))
         raw = reply.usage.model_dump(mode="json") if reply.usage else None
         response = Response(
             model=reply.model,
@@ -78,9 +79,11 @@ class OpenAiChat(SdkChat):
         text = reply.choices[0].message.content if reply.choices else None
         return text or "", response
 
-    async def _streamed(self, request: ChatRequest) -> tuple[str, Response]:
+    async def _streamed(
+        self, request: ChatRequest, headers: dict[str, str]
+    ) -> tuple[str, Response]:
         stream = await self._sdk.chat.completions.create(
-            **self._args(request), stream=True, stream_options={"include_usage": True}
+            **self._args(request, headers), stream=True, stream_options={"include_usage": True}
         )
         acc = OpenAiStreamUsage()
         async for chunk in stream:
