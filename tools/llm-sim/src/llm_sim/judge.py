@@ -4,20 +4,33 @@ The evaluator's prompts put their inputs in tags: `<question>`, `<answer>`, `<re
 `<context>` (one per context), `<count>` and JSON lists (`<claims>`, `<answer_statements>`,
 `<reference_statements>`). Answers are derived from those inputs only, so the same request
 always gets the same answer.
+
+Where real judges differ from what the evaluator's predictor assumes, this judge differs too,
+deterministically (seeded by the request's content, never by chance):
+
+- Statements: answers and references are decomposed with `text.claims` (clause splits,
+  merged continuations, an occasional restated claim), not one claim per sentence.
+- Reasons: each verdict's `reason` has one of four lengths, picked by the BLAKE2b hash of the
+  item it judges: a terse phrase ("Stated in the source."), the one-sentence count ("7 of 9
+  content words ... occur in ..."), that sentence plus the shared words, or that sentence
+  plus a restatement of the item (its first 16 words). On average longer than the
+  evaluator's stand-in reason.
+- How the JSON is laid out (one line, or indented by 2 or 4 spaces) depends on the model:
+  `llm_sim.style`, applied by the wire modules.
 """
 
 import json
 import re
 from collections.abc import Callable
 
-from llm_sim.text import content_words, sentences, tagged
+from llm_sim.text import claims, content_words, seeded, sentences, tagged
 
 MARKER = re.compile(r"\[rex:([a-z_]+):([a-z_]+)\]")
 
 
 def _faithfulness_claims(user: str) -> str:
     answer = " ".join(tagged(user, "answer"))
-    return json.dumps({"claims": sentences(answer)})
+    return json.dumps({"claims": claims(answer)})
 
 
 def _faithfulness_verdicts(user: str) -> str:
@@ -35,16 +48,33 @@ def _verdict(claim: str, context_words: set[str]) -> dict[str, object]:
     found = words & context_words
     # "Supported" when most of the claim's content words occur in the contexts.
     supported = bool(words) and 2 * len(found) > len(words)
-    reason = f"{len(found)} of {len(words)} content words of the claim occur in the context"
+    base = f"{len(found)} of {len(words)} content words of the claim occur in the context"
+    reason = _reason(claim, base, found, supported)
     return {"claim": claim, "reason": reason, "verdict": 1 if supported else 0}
+
+
+def _reason(item: str, base: str, found: set[str], ok: bool) -> str:
+    """One of four reason lengths for `item`, chosen by its hash (see the module docstring)."""
+    style = seeded("reason", item) % 4
+    if style == 0:
+        return "Stated in the source." if ok else "Not stated in the source."
+    if style == 1:
+        return base
+    if style == 2:
+        return f"{base}; shared words: {', '.join(sorted(found)[:6]) or 'none'}"
+    words = item.split()
+    quoted = " ".join(words[:16]) + (" ..." if len(words) > 16 else "")
+    verb = "states" if ok else "does not state"
+    return f'{base}. The source {verb} that "{quoted}"'
 
 
 def _supported(statement: str, words: set[str]) -> tuple[bool, str]:
     """Most of the statement's content words occur in `words`, and why."""
     own = content_words(statement)
     found = own & words
-    reason = f"{len(found)} of {len(own)} content words of the statement occur in the source"
-    return bool(own) and 2 * len(found) > len(own), reason
+    ok = bool(own) and 2 * len(found) > len(own)
+    base = f"{len(found)} of {len(own)} content words of the statement occur in the source"
+    return ok, _reason(statement, base, found, ok)
 
 
 _NONCOMMITTAL = ("i don't know", "i do not know", "not sure", "it depends", "cannot say")
@@ -69,7 +99,8 @@ def _context_precision_verdicts(user: str) -> str:
         found = content_words(context) & reference
         # "Useful" when the context shares at least a third of the reference's content words.
         useful = bool(reference) and 3 * len(found) >= len(reference)
-        reason = f"{len(found)} of {len(reference)} content words of the reference occur in it"
+        base = f"{len(found)} of {len(reference)} content words of the reference occur in it"
+        reason = _reason(context, base, found, useful)
         verdicts.append({"reason": reason, "verdict": 1 if useful else 0})
     return json.dumps({"verdicts": verdicts})
 
@@ -77,7 +108,7 @@ def _context_precision_verdicts(user: str) -> str:
 def _context_recall_attributions(user: str) -> str:
     words = content_words(" ".join(tagged(user, "context")))
     items = []
-    for statement in sentences(" ".join(tagged(user, "reference"))):
+    for statement in claims(" ".join(tagged(user, "reference"))):
         ok, reason = _supported(statement, words)
         items.append({"statement": statement, "reason": reason, "attributed": int(ok)})
     return json.dumps({"attributions": items})
@@ -86,8 +117,8 @@ def _context_recall_attributions(user: str) -> str:
 def _answer_correctness_statements(user: str) -> str:
     return json.dumps(
         {
-            "answer_statements": sentences(" ".join(tagged(user, "answer"))),
-            "reference_statements": sentences(" ".join(tagged(user, "reference"))),
+            "answer_statements": claims(" ".join(tagged(user, "answer"))),
+            "reference_statements": claims(" ".join(tagged(user, "reference"))),
         }
     )
 
