@@ -42,9 +42,10 @@ lint: ## ruff, strict mypy (bench/ included) and an import of every benchmark
 unit wiring integration e2e: install ## one test tier
 	@bash deploy/local/run-tests.sh $@
 
-contracts: ## rewrite the JSON Schema and AsyncAPI snapshots after a contract change
+contracts: ## rewrite the JSON Schema, AsyncAPI and docs/events.md snapshots after a contract change
 	@$(RUN) python -m rex_shared.contracts
 	@$(RUN) python -m rex_shared.asyncapi
+	@$(RUN) python -m rex_shared.eventdocs
 
 bench: install ## run every benchmark and print the summary table
 	@$(RUN) python bench/run_all.py
