@@ -17,9 +17,14 @@ from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import RenewingProducer
 from rexctl.oracle import independent_cost_of
+from rexctl.served import ServedCall, ledger_costs, read_served, reconcile
 from rexctl.sinks import MailCollector, WebhookSink
 
 MODEL = "gpt-4o-mini-2024-07-18"
+# A judge call the provider answered this close to the evaluator's SIGKILL may have been paid
+# for without the evaluator living to record it (answered to a dead process, or killed
+# before its store committed): counted apart as cut off, not as lost.
+KILL_WINDOW_S = 1.0
 
 
 class Sinks:
@@ -236,3 +241,24 @@ def _text(message: Any) -> str:
         if isinstance(payload, bytes):
             out.append(payload.decode("utf-8", "replace"))
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    """The ledger held to what the simulated provider served for some evaluations."""
+
+    served: int  # billable calls
+    lost: tuple[ServedCall, ...]  # served, absent from the ledger, not cut off by a kill
+    cut_off: tuple[ServedCall, ...]  # served within KILL_WINDOW_S of the kill, absent
+    duplicated: int
+    exact: bool  # every recorded call at the independent price of the served usage
+
+
+async def provider_check(
+    sim_url: str, dsn: str, evaluation_ids: list[str], killed_at: datetime | None
+) -> ProviderCheck:
+    served = (await read_served(sim_url)).of(evaluation_ids)
+    report = reconcile(served, await ledger_costs(dsn, evaluation_ids))
+    lost, cut_off = report.split_lost(killed_at, KILL_WINDOW_S)
+    exact = not (report.inexact or report.unserved or report.dropped)
+    return ProviderCheck(report.served, lost, cut_off, report.duplicated, exact)

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
@@ -32,12 +33,15 @@ from rexctl.stack import SERVICES, Ports, Stack
 
 from .conftest import free_port, read_topic
 from .faultkit import (
+    KILL_WINDOW_S,
     Driver,
     Observed,
+    ProviderCheck,
     Sinks,
     expected_total,
     observe,
     plan_calls,
+    provider_check,
 )
 
 THRESHOLDS = [Decimal(25), Decimal(50), Decimal(75), Decimal(100)]
@@ -55,7 +59,8 @@ EVALUATION_ROWS = [
     for i in range(1, 7)
 ]
 TERMINAL = ("completed", "failed", "cancelled")
-RESULTS: list[tuple[str, int, int, int, str, float]] = []
+# (fault, events, lost, duplicated, usage exact, recovery s, judge calls cut off by a kill)
+RESULTS: list[tuple[str, int, int, int, str, float, int]] = []
 
 
 @dataclass
@@ -141,7 +146,14 @@ def _write_report() -> None:
     ]
     lines += [
         f"| {f} | {n} | {lost} | {dup} | {exact} | {rec:.1f} |"
-        for f, n, lost, dup, exact, rec in RESULTS
+        for f, n, lost, dup, exact, rec, _ in RESULTS
+    ]
+    lines += [
+        f"\n{f}: the provider answered {cut} judge call(s) within {KILL_WINDOW_S:g} s of the"
+        " kill that the killed evaluator never recorded. A real provider bills them; they"
+        " are not in the ledger, and not counted as lost above (the resumed run asked again)."
+        for f, *_, cut in RESULTS
+        if cut
     ]
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     Path(target).write_text("\n".join(lines) + "\n")
@@ -199,11 +211,13 @@ async def scenario(
     submitted: list[str] = []
 
     enough = asyncio.Event()
+    struck_at: list[datetime] = []
 
     async def strike() -> None:
         await asyncio.sleep(FAULT_AT_S)
         if evaluations:  # strike while accepted evaluations are running
             await asyncio.wait_for(enough.wait(), SETTLE_S)
+        struck_at.append(datetime.now(UTC))
         await inject()
         fault_done.set_result(time.monotonic())
 
@@ -222,9 +236,10 @@ async def scenario(
     if replay:
         await driver.replay()
     made: list[LlmCallCompleted] = []
+    stored: list[str] = []
     if evaluations:
         assert submitted, "no evaluation was accepted"
-        made = await _evaluation_calls(fs, org, submitted)
+        made, stored = await _evaluation_calls(fs, org, submitted)
         total += expected_total(made)
     expected = EVENTS + len(made)
     observed, recovered_at = await _settle(fs, org, name, expected, total)
@@ -232,19 +247,35 @@ async def scenario(
     # can have two).
     planned = {c.call_id for c in calls} | {c.call_id for c in made}
     recorded = await _ledger_call_ids(fs, org)
+    # And from the provider's side: every judge call it served for these evaluations, with
+    # the usage it counted, is in the ledger once at exactly the independent price.
+    sim_url = f"http://127.0.0.1:{fs.stack.ports.sim}"
+    killed_at = struck_at[0] if evaluations else None
+    provider = await provider_check(sim_url, fs.infra.admin_dsn, stored, killed_at)
+    lost = len(planned - recorded) + sum(1 for c in provider.lost if c.call_id not in planned)
+    exact = observed.usage == total and provider.exact
     RESULTS.append(
         (
             fault,
             expected,
-            len(planned - recorded),
-            _duplicates(observed, expected),
-            "yes" if observed.usage == total else "NO",
+            lost,
+            _duplicates(observed, expected) + provider.duplicated,
+            "yes" if exact else "NO",
             max(0.0, recovered_at - fault_done.result()),
+            len(provider.cut_off),
         )
     )
     assert _holds(observed, expected, total), (observed, expected, total)
     assert recorded == planned, (len(planned - recorded), len(recorded - planned))
+    _assert_provider_matches(provider, evaluations)
     await _check_dead_letters(fs, org, expected=3 if poison else 0)
+
+
+def _assert_provider_matches(provider: ProviderCheck, evaluations: bool) -> None:
+    assert not provider.lost, [(c.call_id, c.answered_at) for c in provider.lost]
+    assert provider.duplicated == 0 and provider.exact, provider
+    if evaluations:  # the evaluations made judge calls, and the provider saw them by id
+        assert provider.served > 0, "the provider served no judge call of these evaluations"
 
 
 async def _ledger_call_ids(fs: FaultSystem, org: str) -> set[UUID]:
@@ -301,9 +332,9 @@ async def _submit_evaluation(fs: FaultSystem, org: str) -> str | None:
 
 async def _evaluation_calls(
     fs: FaultSystem, org: str, submitted: list[str], limit_s: float = SETTLE_S
-) -> list[LlmCallCompleted]:
+) -> tuple[list[LlmCallCompleted], list[str]]:
     """Once every accepted evaluation finished: the calls it made (the evaluator's own record),
-    each of them published on llm.call.completed.
+    each of them published on llm.call.completed; and the accepted evaluations' ids.
 
     Accepted = stored by the evaluator, which includes a submission whose 202 was cut off by
     the kill after its commit: that evaluation is resumed and its calls are real."""
@@ -351,7 +382,7 @@ async def _evaluation_calls(
             break
         await asyncio.sleep(0.5)
     assert len(made) == recorded, (len(made), recorded)
-    return list(made.values())
+    return list(made.values()), submitted
 
 
 async def _poison_every_topic(fs: FaultSystem, org: str) -> None:

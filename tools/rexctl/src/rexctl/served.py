@@ -108,22 +108,36 @@ async def read_served(sim_url: str, evaluation_id: UUID | str | None = None) -> 
     return Served(calls, int(body.get("dropped", 0)))
 
 
-async def ledger_costs(
+async def ledger_costs_by_evaluation(
     dsn: str, evaluation_ids: Iterable[UUID | str], schema: str = "ledger"
-) -> dict[UUID, list[Decimal]]:
-    """The ledger's entries of these evaluations: call id -> the cost of each of its rows."""
+) -> dict[UUID, dict[UUID, list[Decimal]]]:
+    """The ledger's entries of these evaluations: evaluation id -> call id -> the cost of each
+    of the call's rows."""
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
-            f"SELECT call_id, total_cost FROM {schema}.ledger_entries"
+            f"SELECT evaluation_id, call_id, total_cost FROM {schema}.ledger_entries"
             " WHERE evaluation_id = ANY($1::uuid[])",
             [UUID(str(e)) for e in evaluation_ids],
         )
     finally:
         await conn.close()
-    costs: dict[UUID, list[Decimal]] = {}
+    costs: dict[UUID, dict[UUID, list[Decimal]]] = {}
     for row in rows:
-        costs.setdefault(row["call_id"], []).append(Decimal(row["total_cost"]))
+        calls = costs.setdefault(row["evaluation_id"], {})
+        calls.setdefault(row["call_id"], []).append(Decimal(row["total_cost"]))
+    return costs
+
+
+async def ledger_costs(
+    dsn: str, evaluation_ids: Iterable[UUID | str], schema: str = "ledger"
+) -> dict[UUID, list[Decimal]]:
+    """The ledger's entries of these evaluations: call id -> the cost of each of its rows."""
+    by_evaluation = await ledger_costs_by_evaluation(dsn, evaluation_ids, schema)
+    costs: dict[UUID, list[Decimal]] = {}
+    for calls in by_evaluation.values():
+        for call_id, rows in calls.items():
+            costs.setdefault(call_id, []).extend(rows)
     return costs
 
 
@@ -137,6 +151,20 @@ class Reconciliation:
     inexact: tuple[ServedCall, ...]  # in the ledger at another cost than the served usage's
     unserved: int  # ledger entries with a cost that the provider never billed
     dropped: int = 0  # calls the provider did not keep: the count is incomplete
+
+    def split_lost(
+        self, crash: datetime | None, window_s: float
+    ) -> tuple[tuple[ServedCall, ...], tuple[ServedCall, ...]]:
+        """(lost, cut off): the lost calls answered within `window_s` of a crash of the caller
+        at `crash` apart. Those were paid for but the caller died before it could record them
+        (no fault of the pipeline, but money a real provider bills): report them, apart."""
+        if crash is None:
+            return self.lost, ()
+        near = [abs((c.answered_at - crash).total_seconds()) <= window_s for c in self.lost]
+        return (
+            tuple(c for c, n in zip(self.lost, near, strict=True) if not n),
+            tuple(c for c, n in zip(self.lost, near, strict=True) if n),
+        )
 
     @property
     def exact(self) -> bool:

@@ -1,6 +1,6 @@
 """The ledger held to the provider's count: lost, duplicated and inexact calls are found."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -91,3 +91,14 @@ def test_the_simulators_json_is_read_into_a_served_call() -> None:
     assert call.billable and call.streamed
     assert Served((call,)).of([EVALUATION]).calls == (call,)
     assert Served((call,)).of([uuid4()]).calls == ()
+
+
+def test_lost_calls_answered_around_a_crash_are_told_apart() -> None:
+    near = ServedCall(uuid4(), EVALUATION, "openai", "gpt-4o-mini", 200, USAGE, AT)
+    crash = AT + timedelta(seconds=0.5)
+    early = ServedCall(
+        uuid4(), EVALUATION, "openai", "gpt-4o-mini", 200, USAGE, AT - timedelta(seconds=5)
+    )
+    report = reconcile(Served((early, near)), {})
+    assert report.split_lost(crash, 1.0) == ((early,), (near,))
+    assert report.split_lost(None, 1.0) == ((early, near), ())
