@@ -13,9 +13,11 @@ them all submit at once, once per period (a burst of 100 simultaneous submission
 1/rate seconds): a stress case reported on its own, not the target's load.
 
 Also reports the CPU time of each evaluator process per submission (stable when the machine
-is shared, unlike latencies), and cost tracking accuracy: every judge call the evaluator
-recorded during the run must reach the ledger exactly once, at exactly the cost genai-prices
-gives for its usage (computed here, without REX's pricing code).
+is shared, unlike latencies), and cost tracking accuracy against the provider: once the load
+stops and the run's evaluations drain (--drain seconds), every one of them must have
+completed, and every judge call the simulated provider served for them must be in the ledger
+exactly once, at exactly the cost genai-prices gives for the usage the provider counted
+(computed here, without REX's pricing code; see _served_check.py).
 """
 
 import argparse
@@ -26,69 +28,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
+from _served_check import RunCheck, check_run, drain, run_states, tally
+from _stats import bench_line
 from evaluator_stack import PG_ADMIN, evaluator_stack
-from rex_shared.events import Usage
-from rexctl.oracle import independent_cost
-
-
-async def run_states(since: datetime) -> dict[str, int]:
-    """How many of the run's evaluations are in each status (queued, running, completed...)."""
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        rows = await conn.fetch(
-            "SELECT status, count(*) AS n FROM evaluator.evaluations"
-            " WHERE org_id LIKE 'bench-load-%' AND created_at >= $1 GROUP BY status",
-            since,
-        )
-    finally:
-        await conn.close()
-    return {r["status"]: r["n"] for r in rows}
-
-
-async def tracking_accuracy(
-    since: datetime, ledger_schema: str, wait_s: float = 120
-) -> tuple[int, int, int]:
-    """(calls the evaluator recorded since `since`, of them in the ledger once, of those at
-    exactly the independent cost). Waits for the pipeline to drain the calls made so far."""
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        calls = await conn.fetch(
-            "SELECT c.call_id, c.provider, c.model, c.usage FROM evaluator.llm_calls c"
-            " JOIN evaluator.evaluations e ON e.id = c.evaluation_id"
-            " WHERE e.org_id LIKE 'bench-load-%' AND e.created_at >= $1 AND c.usage IS NOT NULL",
-            since,
-        )
-        ids = [c["call_id"] for c in calls]
-        query = (
-            f"SELECT call_id, total_cost, occurred_at FROM {ledger_schema}.ledger_entries"
-            " WHERE call_id = ANY($1::uuid[])"
-        )
-        deadline = time.monotonic() + wait_s
-        while True:
-            rows = await conn.fetch(query, ids)
-            if len(rows) >= len(ids) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(1)
-    finally:
-        await conn.close()
-    ledger = {r["call_id"]: r for r in rows}
-    exact = 0
-    for c in calls:
-        row = ledger.get(c["call_id"])
-        if row is None:
-            continue
-        usage = Usage.model_validate_json(c["usage"])
-        cost = independent_cost(c["provider"], c["model"], usage, row["occurred_at"])
-        exact += row["total_cost"] == cost
-    return len(calls), len(ledger), exact
-
 
 HERE = Path(__file__).resolve().parent
 
@@ -183,6 +130,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.12, help="submissions/s per user")
     parser.add_argument("--rows", type=int, default=2)
     parser.add_argument(
+        "--drain", type=float, default=180, help="seconds the run's evaluations may take to end"
+    )
+    parser.add_argument(
         "--lockstep", action="store_true", help="every user submits at the same moment"
     )
     parser.add_argument(
@@ -230,11 +180,12 @@ def main() -> None:
         began = datetime.now(UTC)
         subprocess.run(command, env=locust_env, check=False)
         cpu = {name: _cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
-        states = asyncio.run(run_states(began))
+        states = tally(asyncio.run(run_states(PG_ADMIN, began)))
         breakdown = _server_side(stack.url("evaluator"))
-        calls, in_ledger, exact = asyncio.run(
-            tracking_accuracy(began, stack.extra_env["REX_LEDGER_DB_SCHEMA"])
-        )
+        ended = asyncio.run(drain(PG_ADMIN, began, args.drain))
+        sim_url = f"http://127.0.0.1:{stack.ports.sim}"
+        ledger_schema = stack.extra_env["REX_LEDGER_DB_SCHEMA"]
+        check = asyncio.run(check_run(PG_ADMIN, ledger_schema, sim_url, ended, 120))
         for spy in spies:
             if spy is not None:
                 spy.wait(timeout=120)
@@ -253,11 +204,7 @@ def main() -> None:
         + " | ".join(f"{name} {seconds * 1000 / done:.1f} ms" for name, seconds in cpu.items())
         + " |"
     )
-    print(f"| cost tracking | {calls} judge calls | {in_ledger} in the ledger |"
-          f" {exact} at exactly the independent cost |")  # fmt: skip
-    accuracy = 100.0 * exact / calls if calls else 0.0
-    verdict = "pass" if calls and exact == calls == in_ledger else "short"
-    print(f"BENCH evaluator_load cost_tracking_accuracy={accuracy:.1f} % target=100 {verdict}")
+    _report_check(check, tally(ended))
     verdict = "pass" if started >= 10 else "short"
     print(f"BENCH evaluator_load evaluations_started={started:.1f} per_s target=>=10 {verdict}")
     if args.lockstep:
@@ -265,6 +212,23 @@ def main() -> None:
         return
     verdict = "pass" if p95 < 200 and failures == 0 else "short"
     print(f"BENCH evaluator_load submit_p95={p95:.0f} ms target=<200 {verdict}")
+
+
+def _report_check(check: RunCheck, ended: dict[str, int]) -> None:
+    """The run's evaluations once drained, and the ledger against the provider's count."""
+    print("| evaluations after the drain | "
+          + " | ".join(f"{k} {v}" for k, v in sorted(ended.items())) + " |")  # fmt: skip
+    o = check.overall
+    print(f"| cost tracking vs the provider | {o.served} judge calls served (and"
+          f" {check.faulted} faults) | lost {len(o.lost)} | duplicated {o.duplicated} |"
+          f" inexact {len(o.inexact)} | unserved {o.unserved} | dropped {o.dropped} |")  # fmt: skip
+    right = o.served - len(o.lost) - len(o.inexact)
+    accuracy = 100.0 * right / o.served if o.served else 0.0
+    print(bench_line("evaluator_load", "cost_tracking_accuracy", accuracy, "%", 100,
+                     ok=bool(o.served) and o.exact, digits=1))  # fmt: skip
+    share = 100.0 * check.matched / check.evaluations if check.evaluations else 0.0
+    print(bench_line("evaluator_load", "evaluations_completed_and_matched", share, "%", 100,
+                     ok=check.ok, digits=1))  # fmt: skip
 
 
 if __name__ == "__main__":
