@@ -135,9 +135,21 @@ def machine() -> list[str]:
 
 
 def commit() -> str:
+    """The commit measured, read before the run: benchmarks write into bench/results/."""
     sha = _first(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)bench/results",
+            ":(exclude)README.md",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -145,10 +157,12 @@ def commit() -> str:
     return f"{sha}{' (with uncommitted changes)' if dirty else ''}"
 
 
-def render(outcomes: list[Outcome], started: datetime, wall_s: float, only: list[str]) -> str:
+def render(
+    outcomes: list[Outcome], started: datetime, wall_s: float, only: list[str], measured: str
+) -> str:
     lines = [
         f"Written by `make bench` (bench/run_all.py{' ' + ' '.join(only) if only else ''}),"
-        f" {started:%Y-%m-%d %H:%M} UTC, commit {commit()}, {wall_s / 60:.0f} min in all;"
+        f" {started:%Y-%m-%d %H:%M} UTC, commit {measured}, {wall_s / 60:.0f} min in all;"
         " one benchmark at a time. Not edited by hand.",
         "",
         *machine(),
@@ -238,13 +252,13 @@ def main() -> int:
     args = parser.parse_args()
     if args.import_only:
         return import_all()
-    started, t0 = datetime.now(UTC), time.monotonic()
+    started, t0, measured = datetime.now(UTC), time.monotonic(), commit()
     outcomes = []
     with Infra():
         for path in benchmarks(args.only):
             print(f"\n===== {path.name} =====", flush=True)
             outcomes.append(run(path, args.timeout))
-    summary = render(outcomes, started, time.monotonic() - t0, args.only)
+    summary = render(outcomes, started, time.monotonic() - t0, args.only, measured)
     # A run of some benchmarks only goes to partial.md: summary.md always holds all of them.
     target = PARTIAL if args.only else SUMMARY
     target.parent.mkdir(exist_ok=True)

@@ -92,7 +92,8 @@ def test_a_crash_a_timeout_and_a_silent_benchmark_each_get_a_row(
         "printed no figure",
     ]
     assert outcomes[1].tail == "ImportError: cannot import name x"
-    text = run_all.render(outcomes, run_all.datetime.now(run_all.UTC), 10.0, [])
+    text = run_all.render(outcomes, run_all.datetime.now(run_all.UTC), 10.0, [], "abc1234")
+    assert "commit abc1234" in text
     table = [ln for ln in text.splitlines() if ln.startswith("| ") and "---" not in ln][1:]
     assert len(table) == 5  # fine, broken's own figure, broken's error, slow, silent
     assert "| broken | crashed (exit 1): ImportError: cannot import name x | - | error |" in text
