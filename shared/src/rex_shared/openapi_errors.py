@@ -14,13 +14,13 @@ from fastapi import FastAPI
 from rex_shared.api import ErrorEnvelope
 
 ERRORS = {
-    "400": "Malformed request (e.g. JSON that does not parse, a bad cursor)",
+    "400": "Malformed request (e.g. JSON that does not parse)",
     "401": "Missing or invalid bearer token",
     "403": "The caller's role does not allow this, or plain HTTP where HTTPS is required",
     "404": "Not found (or another organization's)",
     "409": "Conflict with the current state",
     "413": "Request body too large",
-    "422": "The request is invalid",
+    "422": "The request is invalid (a body, a query parameter or a cursor)",
     "429": "Rate limited; see Retry-After",
 }
 _REF = "#/components/schemas/{model}"

@@ -2,11 +2,12 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 from uuid import UUID, uuid4
 
+from rex_shared.clock import Clock, utcnow
 from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.consumer import Received
 from rex_shared.events import LlmCostRecorded
@@ -19,7 +20,6 @@ from budget.domain.model import Budget, Payer
 from budget.domain.usage import Charge, Cost, charges
 from budget.outgoing import alert_events, period_closed_event
 
-Clock = Callable[[], datetime]
 PeriodKey = tuple[UUID, datetime]
 Spent = tuple[str, UUID, Decimal]
 
@@ -38,11 +38,6 @@ class UsageStore(Protocol):
 
 
 UnitOfWork = Callable[[], AbstractAsyncContextManager[UsageStore]]
-
-
-def utcnow() -> datetime:
-    """The current UTC time (the default clock)."""
-    return datetime.now(UTC)
 
 
 async def handle_cost_recorded(

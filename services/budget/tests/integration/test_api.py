@@ -90,7 +90,7 @@ async def test_invalid_budgets_are_a_422_with_a_code(
         ("POST", BUDGETS, b"[1, 2]", 422, "VALIDATION_ERROR"),
         ("GET", f"{BUDGETS}/not-a-uuid", None, 422, "VALIDATION_ERROR"),
         ("GET", f"{BUDGETS}/6a3f0c1e-5b7e-4b8e-9c43-2f1d1d1d1d1d", None, 404, "NOT_FOUND"),
-        ("GET", f"{BUDGETS}?cursor=garbage", None, 400, "INVALID_CURSOR"),
+        ("GET", f"{BUDGETS}?cursor=garbage", None, 422, "INVALID_CURSOR"),
         ("GET", f"{BUDGETS}?limit=0", None, 422, "VALIDATION_ERROR"),
         ("GET", f"{BUDGETS}?limit=100000", None, 422, "VALIDATION_ERROR"),
         ("GET", f"{BUDGETS}?type=galaxy", None, 422, "VALIDATION_ERROR"),

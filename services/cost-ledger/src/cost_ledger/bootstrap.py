@@ -4,7 +4,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from datetime import UTC, datetime
 from functools import partial
 
 import asyncpg
@@ -12,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier
+from rex_shared.clock import utcnow
 from rex_shared.consumer import BatchConsumer, fast_decode
 from rex_shared.db import create_pool
 from rex_shared.events import LlmCallCompleted
@@ -32,10 +32,6 @@ from cost_ledger.handlers import record_calls
 
 log = logging.getLogger(__name__)
 SERVICE = "cost-ledger"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Runtime:

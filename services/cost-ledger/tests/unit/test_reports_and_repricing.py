@@ -1,4 +1,4 @@
-"""Pure pieces of issue 4: periods, latency percentiles, the 100x guard, repricing, cursors."""
+"""Pure pieces of issue 4: periods, latency percentiles, the 100x guard, repricing."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,9 +14,7 @@ from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
 from cost_ledger.domain.pricing import Rates
 from cost_ledger.domain.repricing import Recorded, adjustment_event, reprice
-from cost_ledger.entrypoints import cursors
 from cost_ledger.entrypoints.report_views import _csv_cell
-from rex_shared.api import APIError
 from rex_shared.events import REX_NAMESPACE, CostComponents, LlmCostRecorded, Usage
 
 BOOK = PriceBook(seed_rows(), ModelResolver())
@@ -141,15 +139,6 @@ def test_repricing_changes_nothing_for_unknown_models_or_unchanged_costs() -> No
     wrong = _recorded("gpt-4o-2024-08-06", Decimal("3"), status="priced")
     adj = reprice(wrong, BOOK, now=now)
     assert adj is not None and adj.delta.total == Decimal("-0.5") and adj.unpriced_delta == 0
-
-
-def test_cursors_round_trip_and_garbage_is_a_422() -> None:
-    at, call = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC), uuid4()
-    assert cursors.decode_call(cursors.encode(at, call, 2)) == (at, call, 2)
-    for bad in ("!!", "bm9wZQ", cursors.encode("x", "y", "z"), cursors.encode(at, call)):
-        with pytest.raises(APIError) as caught:
-            cursors.decode_call(bad)
-        assert caught.value.code == "INVALID_CURSOR"
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:

@@ -1,11 +1,8 @@
-"""Summaries, final status, submit-time checks and list cursors."""
+"""Summaries, final status and submit-time checks."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
-from uuid import uuid4
 
 import pytest
-from evaluator.domain import pagination
 from evaluator.domain.aggregate import final_status, metric_means, metric_totals, rows_done
 from evaluator.domain.metrics.checks import row_problems, unknown_metrics
 from evaluator.domain.model import ResultSummary, Row
@@ -57,14 +54,3 @@ def test_unknown_metrics_are_named_in_order() -> None:
 def test_row_problems_name_the_row_field_and_metric() -> None:
     rows = [Row(0, "q", ("c",), "a"), Row(1, "q", (), "a")]
     assert row_problems([F], rows) == [{"row": 1, "field": "contexts", "metric": F}]
-
-
-def test_a_cursor_round_trips() -> None:
-    when, item = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC), uuid4()
-    assert pagination.decode(pagination.encode(when, item)) == (when, item)
-
-
-@pytest.mark.parametrize("cursor", ["", "!!!", "bm90IGEgY3Vyc29y", "MjAyNi0wMS0wMnx4"])
-def test_a_foreign_cursor_is_invalid(cursor: str) -> None:
-    with pytest.raises(pagination.InvalidCursor):
-        pagination.decode(cursor)

@@ -4,13 +4,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from rex_shared import cursors
 from rex_shared.api import Envelope, NotFound, ok
 
 from budget.adapters import alert_repo
 from budget.adapters.alert_repo import StoredAlert
 from budget.adapters.pg import scoped
-from budget.entrypoints import pagination
-from budget.entrypoints.deps import Acknowledger, Caller, Pool, own
+from budget.entrypoints.deps import Acknowledger, Caller, CursorParam, Limit, Pool, own
 from budget.entrypoints.schemas import AlertOut, AlertPage
 
 # Declared before the budgets router: its `/{budget_id}` would otherwise see "alerts".
@@ -24,8 +24,8 @@ async def list_alerts(
     acknowledged: bool | None = None,
     budget_id: Annotated[UUID | None, Query()] = None,
     kind: Annotated[Literal["actual", "forecast"] | None, Query()] = None,
-    limit: pagination.Limit = 50,
-    cursor: pagination.CursorParam = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """The org's alerts, newest first; `?acknowledged=false` for the open ones (a member:
     those of their own budgets)."""
@@ -36,11 +36,11 @@ async def list_alerts(
             acknowledged=acknowledged,
             budget_id=budget_id,
             limit=limit + 1,
-            after=pagination.decode(cursor),
+            after=cursors.decode(cursor),
             own=own(caller),
             kind=kind,
         )
-    page, next_cursor = pagination.cut(rows, limit, lambda a: (a.crossed_at, a.id))
+    page, next_cursor = cursors.cut(rows, limit, lambda a: (a.crossed_at, a.id))
     return ok(AlertPage(items=[_out(a) for a in page], next_cursor=next_cursor))
 
 

@@ -4,14 +4,15 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query
+from rex_shared import cursors
 from rex_shared.api import APIError, Envelope, ok
+from rex_shared.clock import utcnow
 
 from budget import service
 from budget.adapters import budget_repo
 from budget.adapters.pg import scoped
 from budget.domain.model import Budget, BudgetType
-from budget.entrypoints import pagination
-from budget.entrypoints.deps import Admin, Caller, Config, Pool, own
+from budget.entrypoints.deps import Admin, Caller, Config, CursorParam, Limit, Pool, own
 from budget.entrypoints.schemas import (
     BudgetIn,
     BudgetOut,
@@ -20,7 +21,6 @@ from budget.entrypoints.schemas import (
     PeriodPage,
 )
 from budget.entrypoints.views import current_period_out, period_out
-from budget.handlers import utcnow
 
 router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
 
@@ -40,8 +40,8 @@ async def list_budgets(
     budget_type: Annotated[BudgetType | None, Query(alias="type")] = None,
     entity_id: Annotated[str | None, Query(max_length=200)] = None,
     include_archived: bool = False,
-    limit: pagination.Limit = 50,
-    cursor: pagination.CursorParam = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """The org's budgets, newest first, filtered by type and entity (a member: their own)."""
     async with scoped(pool, caller.org_id) as conn:
@@ -52,10 +52,10 @@ async def list_budgets(
             entity_id=entity_id,
             include_archived=include_archived,
             limit=limit + 1,
-            after=pagination.decode(cursor),
+            after=cursors.decode(cursor),
             own=own(caller),
         )
-    page, next_cursor = pagination.cut(rows, limit, _position)
+    page, next_cursor = cursors.cut(rows, limit, _position)
     return ok(BudgetPage(items=[_out(b) for b in page], next_cursor=next_cursor))
 
 
@@ -110,11 +110,11 @@ async def list_periods(
     budget_id: UUID,
     caller: Caller,
     pool: Pool,
-    limit: pagination.Limit = 50,
-    cursor: pagination.CursorParam = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """Periods with usage, newest first; past periods stay queryable."""
-    after = pagination.decode(cursor)
+    after = cursors.decode(cursor)
     async with scoped(pool, caller.org_id) as conn:
         _, rows = await service.periods(
             conn,
@@ -124,7 +124,7 @@ async def list_periods(
             limit=limit + 1,
             before=after[0] if after else None,
         )
-    page, next_cursor = pagination.cut(rows, limit, lambda p: (p.period.start, budget_id))
+    page, next_cursor = cursors.cut(rows, limit, lambda p: (p.period.start, budget_id))
     return ok(PeriodPage(items=[period_out(p) for p in page], next_cursor=next_cursor))
 
 

@@ -1,16 +1,20 @@
-"""Request dependencies: the verified caller, role checks, and the runtime's pool and policy."""
+"""Request dependencies: the verified caller, role checks, the runtime's pool and policy, and
+the paging parameters of every list."""
 
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from rex_shared.api import APIError
 from rex_shared.auth import Principal, require_role, sees_only_own
 
 from budget.config import Settings
 
 KNOWN_ROLES = ("admin", "viewer", "member", "service")
+# `?limit=&cursor=` of every list (cursors: rex_shared.cursors).
+Limit = Annotated[int, Query(ge=1, le=200)]
+CursorParam = Annotated[str | None, Query(max_length=200)]
 
 
 async def _caller(request: Request) -> Principal:

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Request, Response
 from rex_shared.api import Envelope, NotFound, ok
 from rex_shared.auth import Principal
+from rex_shared.clock import utcnow
 
 from budget import preflight
 from budget.adapters import reservation_repo
@@ -31,7 +32,6 @@ from budget.entrypoints.preflight_schemas import (
     SettleOut,
     WarningOut,
 )
-from budget.handlers import utcnow
 
 log = logging.getLogger(__name__)
 # Declared before the budgets router: its `/{budget_id}` must not see "check".

@@ -4,6 +4,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Query
+from rex_shared import cursors
 from rex_shared.api import APIError, IsoDateTime, documented, ok
 from rex_shared.auth import Principal, require_role
 from rex_shared.db import bypass_rls
@@ -12,7 +13,7 @@ from cost_ledger.adapters import catalog_repo
 from cost_ledger.domain.admin_prices import NewPrice, catalog_row, rates_from, unusual_rates
 from cost_ledger.domain.pricebook import normalize_tier
 from cost_ledger.domain.repricing import Scope
-from cost_ledger.entrypoints import cursors, replies, report_views, views
+from cost_ledger.entrypoints import replies, report_views, views
 from cost_ledger.entrypoints.deps import Deps, utc
 from cost_ledger.entrypoints.requests import PriceRequest, RepriceRequest
 from cost_ledger.handlers import reprice_calls
@@ -88,7 +89,7 @@ def _write_routes(routes: APIRouter, caller: Any, deps: Deps) -> None:
         scope = Scope(
             who.org_id, body.provider, body.model, body.from_ and utc(body.from_, deps.now),
             body.to and utc(body.to, deps.now),
-            cursors.decode_reprice(body.cursor) if body.cursor else None, body.include_priced,
+            cursors.decode(body.cursor), body.include_priced,
         )  # fmt: skip
         for attempt in range(3):
             try:

@@ -9,13 +9,14 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from rex_shared import cursors
 from rex_shared.api import APIError, Envelope, IsoDate, IsoDateTime, NotFound, documented, ok
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency, sees_only_own
 from rex_shared.security import RateLimiter
 
 from cost_ledger.adapters import costs_repo
 from cost_ledger.domain import periods
-from cost_ledger.entrypoints import admin_api, cursors, replies, report_views, views
+from cost_ledger.entrypoints import admin_api, replies, report_views, views
 from cost_ledger.entrypoints.deps import Deps, utc
 from cost_ledger.entrypoints.replies import GroupBy
 from cost_ledger.entrypoints.requests import NO_NUL, EstimateRequest
@@ -171,7 +172,7 @@ def _calls_route(routes: APIRouter, caller: Any, deps: Deps) -> None:
             metric, status, entry_kind, start and utc(start, deps.now),
             end and utc(end, deps.now),
         )  # fmt: skip
-        after = cursors.decode_call(cursor) if cursor else None
+        after = cursors.decode_with_seq(cursor)
         rows = await costs_repo.calls(deps.pool(), found, after=after, limit=size + 1)
         page, more = rows[:size], len(rows) > size
         last = page[-1] if page else None

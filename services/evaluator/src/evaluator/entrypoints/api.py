@@ -10,13 +10,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
+from rex_shared import cursors
 from rex_shared.api import APIError, NotFound, documented, ok
 from rex_shared.auth import Principal, require_role, sees_only_own
 
 from evaluator.adapters.dataset_repo import PgDatasetRepo
 from evaluator.adapters.key_repo import PgKeyRepo
 from evaluator.adapters.services import LedgerClient, Refused, ServiceUnavailable
-from evaluator.domain import pagination
 from evaluator.domain.model import TERMINAL
 from evaluator.entrypoints.replies import (
     Cancelling,
@@ -227,14 +227,11 @@ def build_router(deps: Callable[[], ApiDeps], principal: Callable[..., Any]) -> 
         limit: int = Query(20, ge=1, le=100),
         cursor: str | None = Query(None, max_length=200),
     ) -> Any:
-        try:
-            after = pagination.decode(cursor) if cursor else None
-        except pagination.InvalidCursor as exc:
-            raise APIError(400, "INVALID_CURSOR", str(exc)) from exc
+        after = cursors.decode(cursor)
         owner = who.sub if sees_only_own(who) else None
         items = await deps().repo.list(who.org_id, limit, after, owner)
         last = items[-1].evaluation if len(items) == limit else None
-        next_cursor = pagination.encode(last.created_at, last.id) if last else None
+        next_cursor = cursors.encode(last.created_at, last.id) if last else None
         return ok(page_view([summary_view(s) for s in items], next_cursor))
 
     @router.get("/{evaluation_id}", **documented(EvaluationOut))

@@ -7,13 +7,13 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from rex_shared import cursors
 from rex_shared.api import APIError, NotFound, documented, ok
 from rex_shared.auth import Principal, require_role
 
 from evaluator.adapters.dataset_repo import Dataset, PgDatasetRepo
 from evaluator.adapters.key_repo import PgKeyRepo
 from evaluator.domain import datasets as parse
-from evaluator.domain import pagination
 from evaluator.entrypoints.api import ApiDeps
 from evaluator.entrypoints.replies import (
     DatasetDetail,
@@ -114,13 +114,10 @@ def datasets_router(
         limit: int = Query(20, ge=1, le=100),
         cursor: str | None = Query(None, max_length=200),
     ) -> Any:
-        try:
-            after = pagination.decode(cursor) if cursor else None
-        except pagination.InvalidCursor as exc:
-            raise APIError(400, "INVALID_CURSOR", str(exc)) from exc
+        after = cursors.decode(cursor)
         items = await _repo(deps()).list(who.org_id, limit, after)
         last = items[-1] if len(items) == limit else None
-        next_cursor = pagination.encode(last.created_at, last.id) if last else None
+        next_cursor = cursors.encode(last.created_at, last.id) if last else None
         return ok(page_view([dataset_view(i) for i in items], next_cursor))
 
     @router.get("/{dataset_id}", **documented(DatasetDetail))

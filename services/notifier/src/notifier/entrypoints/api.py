@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
+from rex_shared import cursors
 from rex_shared.api import APIError, Envelope, NotFound, ok
 from rex_shared.auth import (
     JwtVerifier,
@@ -20,10 +21,9 @@ from rex_shared.security import RateLimiter
 from notifier.adapters.deliveries_query import DeliveryFilter, DeliveryQueries
 from notifier.domain.channels import Kind
 from notifier.domain.delivery import Delivery, Status
-from notifier.domain.paging import encode_cursor
 from notifier.domain.samples import SAMPLES
 from notifier.entrypoints.channels_api import build_channels_router
-from notifier.entrypoints.deps import Caller, after, state
+from notifier.entrypoints.deps import Caller, state
 from notifier.messages import Renderer
 
 
@@ -117,10 +117,9 @@ def _deliveries(router: APIRouter, caller: Caller) -> None:
             status, channel_id, channel_kind, event_type, event_id, budget_id, _own(principal)
         )
         rows = await queries.page(
-            org_id=principal.org_id, where=where, limit=limit + 1, after=after(cursor)
+            org_id=principal.org_id, where=where, limit=limit + 1, after=cursors.decode(cursor)
         )
-        page, more = rows[:limit], len(rows) > limit
-        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+        page, next_cursor = cursors.cut(rows, limit, lambda d: (d.created_at, d.id))
         return ok({"items": [_out(d) for d in page], "next_cursor": next_cursor})
 
     @router.get("/deliveries/{delivery_id}", response_model=Envelope[DeliveryOut])

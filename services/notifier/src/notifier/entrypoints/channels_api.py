@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel
+from rex_shared import cursors
 from rex_shared.api import APIError, Envelope, NotFound, ok
 from rex_shared.auth import Principal, require_role
 
@@ -26,10 +27,9 @@ from notifier.domain.channels import (
     plain_secrets,
     url_secrets,
 )
-from notifier.domain.paging import encode_cursor
 from notifier.domain.validation import check_url
 from notifier.entrypoints.channel_test_api import add_test_route
-from notifier.entrypoints.deps import Caller, after, state
+from notifier.entrypoints.deps import Caller, state
 
 
 class ChannelOut(BaseModel):
@@ -139,10 +139,9 @@ def _reads(router: APIRouter, caller: Caller) -> None:
     ) -> dict[str, Any]:
         require_role(principal, "admin", "viewer", "service")
         rows = await repo(request).page(
-            org_id=principal.org_id, kind=kind, limit=limit + 1, after=after(cursor)
+            org_id=principal.org_id, kind=kind, limit=limit + 1, after=cursors.decode(cursor)
         )
-        page, more = rows[:limit], len(rows) > limit
-        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+        page, next_cursor = cursors.cut(rows, limit, lambda c: (c.created_at, c.id))
         return ok({"items": [_out(c) for c in page], "next_cursor": next_cursor})
 
     @router.get("/{channel_id}", response_model=Envelope[ChannelOut])
