@@ -69,21 +69,7 @@ CREATE INDEX cost_alerts_org_crossed ON cost_alerts (org_id, crossed_at DESC, id
 CREATE INDEX cost_alerts_budget ON cost_alerts (budget_id, period_start);
 
 -- Copied from rex_shared.outbox.OUTBOX_DDL.
-CREATE TABLE IF NOT EXISTS outbox (
-    id BIGSERIAL PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    topic TEXT NOT NULL,
-    key TEXT,
-    headers JSONB NOT NULL,
-    payload BYTEA NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    published_at TIMESTAMPTZ
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
+-- rex:include outbox
 
 -- Copied from rex_shared.inbox.INBOX_DDL.
-CREATE TABLE IF NOT EXISTS processed_events (
-    event_id TEXT PRIMARY KEY,
-    topic TEXT NOT NULL,
-    processed_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
+-- rex:include inbox

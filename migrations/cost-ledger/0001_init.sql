@@ -155,21 +155,7 @@ CREATE TABLE IF NOT EXISTS evaluation_metric_costs (
 );
 
 -- rex_shared.outbox.OUTBOX_DDL
-CREATE TABLE IF NOT EXISTS outbox (
-    id BIGSERIAL PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    topic TEXT NOT NULL,
-    key TEXT,
-    headers JSONB NOT NULL,
-    payload BYTEA NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    published_at TIMESTAMPTZ
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
+-- rex:include outbox
 
 -- rex_shared.inbox.INBOX_DDL
-CREATE TABLE IF NOT EXISTS processed_events (
-    event_id TEXT PRIMARY KEY,
-    topic TEXT NOT NULL,
-    processed_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
+-- rex:include inbox

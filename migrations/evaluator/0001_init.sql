@@ -72,14 +72,4 @@ CREATE TABLE llm_calls (
 CREATE INDEX llm_calls_evaluation ON llm_calls (evaluation_id, row_index, metric);
 
 -- Copied from rex_shared.outbox.OUTBOX_DDL (a unit test keeps the two identical).
-CREATE TABLE IF NOT EXISTS outbox (
-    id BIGSERIAL PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    topic TEXT NOT NULL,
-    key TEXT,
-    headers JSONB NOT NULL,
-    payload BYTEA NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    published_at TIMESTAMPTZ
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
+-- rex:include outbox

@@ -8,6 +8,9 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from rex_shared.inbox import INBOX_DDL
+from rex_shared.outbox import OUTBOX_DDL
+
 log = logging.getLogger(__name__)
 
 # A plain connection or one borrowed from a pool: both run the same SQL.
@@ -15,6 +18,10 @@ AnyConnection = asyncpg.Connection | PoolConnectionProxy
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# `-- rex:include <name>` on a line of its own: the runner puts the shared DDL there.
+_INCLUDE = re.compile(r"^-- rex:include ([a-z_]+)$", re.MULTILINE)
+# What a migration may include: tables every service defines the same way, written once.
+SHARED_DDL = {"outbox": OUTBOX_DDL, "inbox": INBOX_DDL}
 
 
 def _ident(name: str) -> str:
@@ -55,13 +62,41 @@ async def provision(admin_dsn: str, *, schema: str, role: str, password: str) ->
         await conn.close()
 
 
+def migrations_dir(service: str, override: Path | str | None = None) -> Path:
+    """`override` (REX_<SVC>_MIGRATIONS_DIR) if set, else this checkout's `migrations/<service>`."""
+    if override:
+        return Path(override)
+    # Installed from the workspace, this file sits under <repo>/shared/src/rex_shared.
+    for parent in (*Path(__file__).resolve().parents, Path.cwd()):
+        candidate = parent / "migrations" / service
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"migrations/{service} not found: set the service's MIGRATIONS_DIR")
+
+
+def expand(sql: str) -> str:
+    """A migration's text with each `-- rex:include <name>` line replaced by that shared DDL."""
+
+    def shared(match: re.Match[str]) -> str:
+        if match.group(1) not in SHARED_DDL:
+            raise ValueError(f"unknown include {match.group(1)!r}; known: {sorted(SHARED_DDL)}")
+        return SHARED_DDL[match.group(1)].strip()
+
+    return _INCLUDE.sub(shared, sql)
+
+
+def migration_sql(path: Path) -> str:
+    """The SQL a migration file runs (includes expanded)."""
+    return expand(path.read_text())
+
+
 def _migration_files(directory: Path) -> list[tuple[str, str, str]]:
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _MIGRATION.match(path.name)
         if not match:
             raise ValueError(f"migration file name must be NNNN_name.sql: {path.name}")
-        found.append((match.group(1), match.group(2), path.read_text()))
+        found.append((match.group(1), match.group(2), migration_sql(path)))
     return found
 
 
@@ -98,6 +133,8 @@ async def _apply_pending(
 ) -> list[str]:
     applied = []
     for version, name, sql in _migration_files(directory):
+        # Of the SQL run, includes expanded: a file that once held a copy of the shared DDL and
+        # now includes it keeps its checksum, so databases migrated from the copy still migrate.
         checksum = hashlib.sha256(sql.encode()).hexdigest()
         if version in done:
             if done[version] != checksum:

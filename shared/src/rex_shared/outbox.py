@@ -16,6 +16,8 @@ from rex_shared.kafka import send_events
 
 log = logging.getLogger(__name__)
 
+# Migrations take this table with `-- rex:include outbox` (rex_shared.db.expand). The text is part
+# of their checksums: change the table in a new migration, never here.
 OUTBOX_DDL = """
 CREATE TABLE IF NOT EXISTS outbox (
     id BIGSERIAL PRIMARY KEY,

@@ -3,26 +3,13 @@
 import argparse
 import asyncio
 import logging
-from pathlib import Path
 
-from rex_shared.db import migrate
+from rex_shared.db import migrate, migrations_dir
 from rex_shared.runtime import serve, setup_logging
 
 from budget.config import SCHEMA, SERVICE, Settings
 
 log = logging.getLogger("budget")
-
-
-def migrations_dir(settings: Settings) -> Path:
-    """`migrations/budget` of this repository, unless REX_BUDGET_MIGRATIONS_DIR says otherwise."""
-    if settings.migrations_dir is not None:
-        return settings.migrations_dir
-    # Installed from the workspace, the source sits under <repo>/services/budget/src.
-    for parent in [*Path(__file__).resolve().parents, Path.cwd()]:
-        candidate = parent / "migrations" / SERVICE
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("migrations/budget not found; set REX_BUDGET_MIGRATIONS_DIR")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     setup_logging(settings.log_level, json_logs=settings.env != "local")
     if command == "migrate":
-        directory = migrations_dir(settings)
+        directory = migrations_dir(SERVICE, settings.migrations_dir)
         applied = asyncio.run(migrate(settings.database_url, schema=SCHEMA, directory=directory))
         log.info("migrations applied: %s", ", ".join(applied) or "none pending")
         return

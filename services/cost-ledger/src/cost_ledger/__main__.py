@@ -3,9 +3,10 @@
 import argparse
 import asyncio
 
+from rex_shared.db import migrations_dir
 from rex_shared.runtime import serve, setup_logging
 
-from cost_ledger.bootstrap import create_app
+from cost_ledger.bootstrap import SERVICE, create_app
 from cost_ledger.config import Settings
 from cost_ledger.migrate import migrate_and_seed
 
@@ -18,8 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     setup_logging(settings.log_level)
     if command == "migrate":
+        directory = migrations_dir(SERVICE, settings.migrations_dir)
         asyncio.run(migrate_and_seed(settings.database_url, schema=settings.db_schema,
-                                     directory=settings.migrations_path()))  # fmt: skip
+                                     directory=directory))  # fmt: skip
         return
     serve(create_app(settings), host=settings.host, port=settings.port,
           log_level=settings.log_level)  # fmt: skip

@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 from rex_shared import topics
+from rex_shared.db import migrations_dir
 from rex_shared.settings import ServiceSettings
 
 LOCAL_DATABASE_URL = "postgresql://rex_ledger:ledger@127.0.0.1:5433/rex"
@@ -72,12 +73,5 @@ class Settings(ServiceSettings):
         return self.env == "production"
 
     def migrations_path(self) -> Path:
-        """The migrations folder: the setting, else the nearest migrations/cost-ledger above."""
-        if self.migrations_dir is not None:
-            return self.migrations_dir
-        here = Path(__file__).resolve()
-        for parent in (*here.parents, Path.cwd()):
-            candidate = parent / "migrations" / "cost-ledger"
-            if candidate.is_dir():
-                return candidate
-        raise FileNotFoundError("migrations/cost-ledger not found; set REX_LEDGER_MIGRATIONS_DIR")
+        """The migrations folder: the setting, else migrations/cost-ledger of this checkout."""
+        return migrations_dir("cost-ledger", self.migrations_dir)

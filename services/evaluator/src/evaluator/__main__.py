@@ -3,24 +3,12 @@
 import argparse
 import asyncio
 import logging
-from pathlib import Path
 
-from rex_shared.db import migrate
+from rex_shared.db import migrate, migrations_dir
 from rex_shared.runtime import serve, setup_logging
 
 from evaluator.bootstrap import create_app
 from evaluator.config import SCHEMA, Settings
-
-
-def migrations_dir(settings: Settings) -> Path:
-    """`REX_EVALUATOR_MIGRATIONS_DIR`, else `migrations/evaluator` in the repository."""
-    if settings.migrations_dir is not None:
-        return settings.migrations_dir
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "migrations" / "evaluator"
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("migrations/evaluator not found: set REX_EVALUATOR_MIGRATIONS_DIR")
 
 
 def main() -> None:
@@ -32,9 +20,8 @@ def main() -> None:
     # The SDKs' HTTP client logs every request at INFO: one line per judge call is noise.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if command == "migrate":
-        applied = asyncio.run(
-            migrate(settings.database_url, schema=SCHEMA, directory=migrations_dir(settings))
-        )
+        directory = migrations_dir("evaluator", settings.migrations_dir)
+        applied = asyncio.run(migrate(settings.database_url, schema=SCHEMA, directory=directory))
         print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
         return
     app = create_app(settings)

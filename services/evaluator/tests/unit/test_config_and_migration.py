@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
-from evaluator.__main__ import migrations_dir
 from evaluator.config import SIM_API_KEY, Settings
 from pydantic import ValidationError
-from rex_shared.db import rls_policy_sql
+from rex_shared.db import migration_sql, migrations_dir, rls_policy_sql
 from rex_shared.outbox import OUTBOX_DDL
 from rex_shared.security import RATE_LIMIT_DDL
 
@@ -32,7 +31,7 @@ def test_settings_come_from_prefixed_environment_variables(
     monkeypatch.setenv("REX_KAFKA_BOOTSTRAP", "kafka:9092")
     settings = Settings()
     assert (settings.run_concurrency, settings.kafka_bootstrap) == (7, "kafka:9092")
-    assert migrations_dir(settings) == tmp_path
+    assert migrations_dir("evaluator", settings.migrations_dir) == tmp_path
 
 
 def test_production_refuses_the_local_defaults() -> None:
@@ -50,16 +49,16 @@ def test_production_refuses_the_local_defaults() -> None:
 
 
 def test_the_default_migrations_dir_is_found_in_the_repository() -> None:
-    assert (migrations_dir(Settings()) / "0001_init.sql").is_file()
+    assert (migrations_dir("evaluator") / "0001_init.sql").is_file()
 
 
 def test_the_migration_creates_the_shared_outbox_table_verbatim() -> None:
-    sql = (migrations_dir(Settings()) / "0001_init.sql").read_text()
+    sql = migration_sql(migrations_dir("evaluator") / "0001_init.sql")
     assert OUTBOX_DDL.strip() in sql
 
 
 def test_the_second_migration_carries_the_rate_limit_table_and_row_level_security() -> None:
-    sql = (migrations_dir(Settings()) / "0002_datasets_costs_keys_security.sql").read_text()
+    sql = (migrations_dir("evaluator") / "0002_datasets_costs_keys_security.sql").read_text()
     assert RATE_LIMIT_DDL.strip() in sql
     for table in ("evaluations", "datasets", "provider_keys"):
         assert rls_policy_sql(table).strip() in sql

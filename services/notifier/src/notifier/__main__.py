@@ -2,24 +2,12 @@
 
 import argparse
 import asyncio
-from pathlib import Path
 
-from rex_shared.db import migrate
+from rex_shared.db import migrate, migrations_dir
 from rex_shared.runtime import serve, setup_logging
 
 from notifier.bootstrap import SCHEMA, create_app
 from notifier.config import Settings
-
-
-def migrations_dir(settings: Settings) -> Path:
-    """REX_NOTIFIER_MIGRATIONS_DIR, else `migrations/notifier` in the nearest enclosing repo."""
-    if settings.migrations_dir:
-        return Path(settings.migrations_dir)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "migrations" / "notifier"
-        if candidate.is_dir():
-            return candidate
-    return Path.cwd() / "migrations" / "notifier"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,9 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     setup_logging(settings.log_level)
     if command == "migrate":
-        applied = asyncio.run(
-            migrate(settings.database_url, schema=SCHEMA, directory=migrations_dir(settings))
-        )
+        directory = migrations_dir("notifier", settings.migrations_dir)
+        applied = asyncio.run(migrate(settings.database_url, schema=SCHEMA, directory=directory))
         print(f"applied: {', '.join(applied) or 'nothing (up to date)'}")
         return
     serve(
