@@ -1,7 +1,7 @@
 """CloudEvents 1.0 binary content mode over Kafka: attributes in `ce_*` headers, data as value."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -32,14 +32,33 @@ class OutgoingEvent:
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers for binary content mode."""
-        return [
-            ("ce_specversion", SPECVERSION.encode()),
-            ("ce_id", self.id.encode()),
-            ("ce_source", self.source.encode()),
-            ("ce_type", self.type.encode()),
-            ("ce_time", self.time.isoformat().encode()),
-            ("content-type", CONTENT_TYPE.encode()),
-        ]
+        values = (self.id, self.source, self.type, self.time.isoformat())
+        return [(name, value.encode()) for name, value in _headers(*values, constant=str)]
+
+
+def _headers(
+    id: str, source: str, type: str, time: str, *, constant: Callable[[str], str]
+) -> list[tuple[str, str]]:
+    """The binary content mode headers, the one list both Kafka headers and SQL are made from."""
+    return [
+        ("ce_specversion", constant(SPECVERSION)),
+        ("ce_id", id),
+        ("ce_source", source),
+        ("ce_type", type),
+        ("ce_time", time),
+        ("content-type", constant(CONTENT_TYPE)),
+    ]
+
+
+def headers_sql(*, id: str, source: str, type: str, time: str) -> str:
+    """The same headers as a SQL jsonb object, for statements that write outbox rows themselves
+    (arguments: SQL expressions giving the id, source, type and ISO time as text)."""
+    pairs = _headers(id, source, type, time, constant=_sql_literal)
+    return "jsonb_build_object(" + ", ".join(f"{_sql_literal(k)}, {v}" for k, v in pairs) + ")"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def build(

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import asyncpg
-from rex_shared import topics
+from rex_shared import outbox, topics
 from rex_shared.db import bypass_rls, scope_to_org
 
 from cost_ledger.adapters import reprice_repo
@@ -149,7 +149,7 @@ class PgLedgerStore:
 
     def __init__(self, pool: asyncpg.Pool, *, schema: str, cost_topic: str) -> None:
         self._pool, self._topic = pool, cost_topic
-        self._channel = f"rex_outbox_{schema}"
+        self._channel = outbox.channel(schema)
 
     @asynccontextmanager
     async def transaction(self, org_id: str | None = None) -> AsyncIterator[PgLedgerTx]:

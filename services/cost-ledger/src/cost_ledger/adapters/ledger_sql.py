@@ -8,6 +8,8 @@ exactly once and to completion, inside the caller's transaction.
 
 from collections.abc import Sequence
 
+from rex_shared.cloudevents import headers_sql
+
 from cost_ledger.domain.aggregates import COST_COLUMNS, MAX_BUCKET, TOKEN_FIELDS
 
 Cols = Sequence[tuple[str, str]]
@@ -115,12 +117,12 @@ def _daily() -> str:
 def _outbox(first: int) -> str:
     """Outbox rows for the new entries only; headers are the CloudEvents attributes."""
     p = first
+    headers = headers_sql(
+        id="o.event_id", source=f"${p + 1}::text", type=f"${p + 2}::text", time=f"${p + 3}::text"
+    )
     return (
         "ob AS (INSERT INTO outbox (event_id, topic, key, headers, payload)"
-        f" SELECT o.event_id, ${p}, i.org_id, jsonb_build_object("
-        f"'ce_specversion', '1.0', 'ce_id', o.event_id, 'ce_source', ${p + 1}::text,"
-        f" 'ce_type', ${p + 2}::text, 'ce_time', ${p + 3}::text,"
-        " 'content-type', 'application/json'), o.payload"
+        f" SELECT o.event_id, ${p}, i.org_id, {headers}, o.payload"
         f" FROM unnest(${p + 4}::uuid[], ${p + 5}::int4[], ${p + 6}::text[], ${p + 7}::bytea[])"
         " AS o(call_id, seq, event_id, payload) JOIN ins i USING (call_id, seq)"
         " ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
