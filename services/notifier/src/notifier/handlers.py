@@ -7,7 +7,6 @@ from dataclasses import replace
 from uuid import uuid4
 
 from prometheus_client import Counter
-from rex_shared import topics
 from rex_shared.consumer import Received
 from rex_shared.events import Contract
 
@@ -19,7 +18,7 @@ from notifier.domain.delivery import (
     TransientError,
     after_failure,
 )
-from notifier.domain.routing import Target, facts_of, route
+from notifier.domain.routing import Target, delivered, facts_of, route
 from notifier.messages import Renderer, UnknownEventType
 from notifier.ports import (
     Channel,
@@ -47,12 +46,12 @@ async def plan_deliveries(
     defaults: Sequence[Target],
 ) -> None:
     """One delivery per (event, routed channel); the worker sends them."""
-    facts = [(r, facts_of(event_type, r.event)) for r in batch]
+    facts = [(r, facts_of(event_type, r.event)) for r in batch if delivered(event_type, r.event)]
     owned = await directory.targets(sorted({f.org_id for _, f in facts}))
     await store.add(
         [
             NewDelivery(
-                event_id=delivery_key(event_type, received),
+                event_id=received.event_id,
                 event_type=event_type,
                 org_id=fact.org_id,
                 channel_key=target.key,
@@ -64,15 +63,6 @@ async def plan_deliveries(
             for target in route(fact, owned.get(fact.org_id, []), defaults)
         ]
     )
-
-
-def delivery_key(event_type: str, received: Received[Contract]) -> str:
-    """The id a delivery is unique by, with the channel: the event's id, except that a forecast
-    announced twice (a `budget.threshold.crossed` of kind forecast whose id is the alert id, and a
-    `budget.forecast.exceeded` naming that alert) is one message, whichever arrives first."""
-    if event_type == topics.BUDGET_FORECAST_EXCEEDED:
-        return str(getattr(received.event, "alert_id", received.event_id))
-    return received.event_id
 
 
 async def deliver(

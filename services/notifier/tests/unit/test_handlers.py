@@ -87,23 +87,37 @@ async def test_a_redelivered_event_plans_nothing_new(
     assert len(store.rows) == 1
 
 
-async def test_forecast_exceeded_is_keyed_by_its_alert_so_one_forecast_is_sent_once(
-    store: Any, fakes: Any, make_channel: Callable[..., Any]
+@pytest.mark.parametrize("threshold_first", [True, False])
+async def test_one_forecast_announced_on_both_topics_gives_one_delivery_per_channel(
+    store: Any, fakes: Any, make_channel: Callable[..., Any], threshold_first: bool
 ) -> None:
-    channels = [make_channel("email")]
+    channels = [make_channel("email"), make_channel("webhook")]
     forecast = forecast_exceeded()
-    crossed = threshold_crossed(kind="forecast", severity="warning").model_copy(
+    crossed = threshold_crossed(kind="forecast", severity="info").model_copy(
         update={"alert_id": forecast.alert_id}
     )
-    await _plan(store, fakes, channels, [Received(str(crossed.alert_id), crossed)])
-    await _plan(
-        store,
-        fakes,
-        channels,
-        [Received("some-other-ce-id", forecast)],
-        event_type=topics.BUDGET_FORECAST_EXCEEDED,
-    )
-    assert list(store.rows) == [(str(forecast.alert_id), channels[0].key)]
+    as_threshold = ([Received(str(crossed.alert_id), crossed)], THRESHOLD)
+    as_forecast = ([Received("forecast-event", forecast)], topics.BUDGET_FORECAST_EXCEEDED)
+    for batch, event_type in [as_threshold, as_forecast][:: 1 if threshold_first else -1]:
+        await _plan(store, fakes, channels, batch, event_type=event_type)
+    assert sorted(store.rows) == sorted(("forecast-event", c.key) for c in channels)
+    assert {r.event_type for r in store.rows.values()} == {topics.BUDGET_FORECAST_EXCEEDED}
+
+
+async def test_a_rule_naming_either_forecast_topic_gets_the_forecast(
+    store: Any, fakes: Any
+) -> None:
+    def only(event_type: str) -> Target:
+        rule = Rule(event_types=[event_type])
+        return Target(f"channel:{event_type}", "email", uuid4(), rules=(rule,))
+
+    named = [only(topics.BUDGET_THRESHOLD_CROSSED), only(topics.BUDGET_FORECAST_EXCEEDED)]
+    period_only = only(topics.BUDGET_PERIOD_CLOSED)
+    directory = fakes.Directory({"org-sample": [*named, period_only]})
+    forecast = [Received("forecast-event", forecast_exceeded())]
+    await _plan(store, fakes, [], forecast, directory=directory,
+                event_type=topics.BUDGET_FORECAST_EXCEEDED)  # fmt: skip
+    assert sorted(store.rows) == sorted(("forecast-event", t.key) for t in named)
 
 
 async def test_a_successful_send_is_marked_sent_with_the_delivery_as_reference(

@@ -9,7 +9,7 @@ import pytest
 from notifier.adapters.redact import Redactor
 from notifier.domain.channels import RateLimit, Rule
 from notifier.domain.pacing import slot_waits, takeable
-from notifier.domain.routing import EventFacts, Target, facts_of, matches, route
+from notifier.domain.routing import EventFacts, Target, delivered, facts_of, matches, route
 from notifier.domain.samples import forecast_exceeded, period_closed, threshold_crossed
 from notifier.domain.severity import severity_of
 from notifier.domain.signing import signature, signature_headers
@@ -69,6 +69,30 @@ def test_facts_come_from_each_kind_of_budget_event() -> None:
     )
     assert facts_of(topics.BUDGET_THRESHOLD_CROSSED, user_budget).project_id is None
     assert facts_of(topics.BUDGET_FORECAST_EXCEEDED, forecast_exceeded()).severity == "warning"
+
+
+@pytest.mark.parametrize(
+    ("event_types", "expected"),
+    [
+        ([topics.BUDGET_FORECAST_EXCEEDED], True),
+        ([topics.BUDGET_THRESHOLD_CROSSED], True),  # forecasts were thresholds of kind forecast
+        ([topics.BUDGET_PERIOD_CLOSED], False),
+    ],
+)
+def test_a_rule_naming_either_forecast_type_matches_a_forecast(
+    event_types: list[str], expected: bool
+) -> None:
+    facts = facts_of(topics.BUDGET_FORECAST_EXCEEDED, forecast_exceeded())
+    assert matches(Rule(event_types=event_types), facts) is expected
+
+
+def test_only_the_forecast_topic_delivers_a_forecast() -> None:
+    forecast = threshold_crossed(kind="forecast", severity="warning")
+    assert not delivered(topics.BUDGET_THRESHOLD_CROSSED, forecast)
+    assert delivered(topics.BUDGET_FORECAST_EXCEEDED, forecast_exceeded())
+    actual = threshold_crossed(kind="actual", severity="warning")
+    assert delivered(topics.BUDGET_THRESHOLD_CROSSED, actual)
+    assert delivered(topics.BUDGET_PERIOD_CLOSED, period_closed())
 
 
 @pytest.mark.parametrize(

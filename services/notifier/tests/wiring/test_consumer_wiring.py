@@ -3,17 +3,18 @@
 import functools
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
+from uuid import uuid4, uuid5
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from notifier.domain.routing import Target
-from notifier.domain.samples import SAMPLES, threshold_crossed
+from notifier.domain.samples import SAMPLES, forecast_exceeded, threshold_crossed
 from notifier.entrypoints.consumer import subscribe
 from notifier.handlers import plan_deliveries
 from notifier.messages import EVENTS
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer
+from rex_shared.events import REX_NAMESPACE
 
 TOPIC = topics.BUDGET_THRESHOLD_CROSSED
 
@@ -86,6 +87,24 @@ async def test_every_budget_topic_with_templates_is_consumed(
             value, headers = _event(f"id-{topic}", sample(kind="actual", severity="info"))
             await broker.publish(value, topic, headers=headers)
     assert sorted(d.event_type for d in store.rows.values()) == sorted(SAMPLES)
+    assert producer.sent == []
+
+
+async def test_a_forecast_on_both_topics_is_delivered_once_per_channel(
+    store: Any, make_channel: Callable[..., Any], producer: RecordingProducer
+) -> None:
+    channels = [make_channel("email"), make_channel("slack")]
+    forecast = forecast_exceeded()
+    crossed = threshold_crossed(kind="forecast", severity="warning").model_copy(
+        update={"alert_id": forecast.alert_id}
+    )
+    forecast_id = str(uuid5(REX_NAMESPACE, f"forecast:{forecast.alert_id}"))  # as budget sends
+    async with TestKafkaBroker(_wired(store, channels, producer)) as broker:
+        value, headers = _event(str(forecast.alert_id), crossed)
+        await broker.publish(value, TOPIC, headers=headers)
+        value, headers = _event(forecast_id, forecast)
+        await broker.publish(value, topics.BUDGET_FORECAST_EXCEEDED, headers=headers)
+    assert sorted(store.rows) == sorted((forecast_id, c.key) for c in channels)
     assert producer.sent == []
 
 

@@ -4,12 +4,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from rex_shared import topics
 from rex_shared.events import Contract, Severity
 
 from notifier.domain.channels import Kind, Rule
 from notifier.domain.severity import severity_of
 
 SEVERITY_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
+
+# The budget service announces each forecast twice: as `budget.forecast.exceeded` and, for
+# subscribers that read thresholds only, as a `budget.threshold.crossed` of kind forecast. The
+# notifier delivers the first and skips the second; a rule naming either type gets forecasts.
+_ALSO_MATCHES = {topics.BUDGET_FORECAST_EXCEEDED: (topics.BUDGET_THRESHOLD_CROSSED,)}
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class EventFacts:
     severity: Severity
     budget_id: str | None
     project_id: str | None
+    also: tuple[str, ...] = ()  # further event types a rule may name to get this event
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,13 @@ class Target:
     channel_id: UUID | None = None
     enabled: bool = True
     rules: tuple[Rule, ...] = field(default_factory=tuple)
+
+
+def delivered(event_type: str, event: Contract) -> bool:
+    """False for a `budget.threshold.crossed` of kind forecast: the forecast's
+    `budget.forecast.exceeded` is the one delivered."""
+    forecast = getattr(event, "kind", None) == "forecast"
+    return not (event_type == topics.BUDGET_THRESHOLD_CROSSED and forecast)
 
 
 def facts_of(event_type: str, event: Contract) -> EventFacts:
@@ -47,13 +61,14 @@ def facts_of(event_type: str, event: Contract) -> EventFacts:
         severity=severity,
         budget_id=str(budget_id) if budget_id is not None else None,
         project_id=str(project_id) if project_id is not None else None,
+        also=_ALSO_MATCHES.get(event_type, ()),
     )
 
 
 def matches(rule: Rule, facts: EventFacts) -> bool:
     """True when the event satisfies every condition of the rule."""
     return (
-        (not rule.event_types or facts.event_type in rule.event_types)
+        (not rule.event_types or not {facts.event_type, *facts.also}.isdisjoint(rule.event_types))
         and (not rule.project_ids or facts.project_id in rule.project_ids)
         and (not rule.budget_ids or facts.budget_id in {str(b) for b in rule.budget_ids})
         and SEVERITY_RANK[facts.severity] >= SEVERITY_RANK[rule.min_severity]
