@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from rex_shared.db import rls_policy_sql
+from rex_shared.db import migration_sql, rls_policy_sql
 from rex_shared.inbox import INBOX_DDL
 from rex_shared.outbox import OUTBOX_DDL
 from rex_shared.security import RATE_LIMIT_DDL
@@ -26,7 +26,7 @@ def _squash(sql: str) -> str:
 
 
 def _all_migrations() -> str:
-    text = " ".join(p.read_text() for p in sorted(migrations_dir("budget").glob("*.sql")))
+    text = " ".join(migration_sql(p) for p in sorted(migrations_dir("budget").glob("*.sql")))
     return _squash(re.sub(r"--[^\n]*", "", text))
 
 

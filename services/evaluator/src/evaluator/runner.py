@@ -9,11 +9,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from rex_shared.clock import utcnow
 from rex_shared.events import EvaluationCompleted
 
 from evaluator.domain.aggregate import final_status, metric_means, metric_totals, rows_done
@@ -36,10 +37,6 @@ from evaluator.ports import (
 log = logging.getLogger(__name__)
 
 MALFORMED_RETRIES = 1  # per judge step
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _no_settle(_: Evaluation) -> None:
