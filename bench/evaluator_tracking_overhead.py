@@ -44,16 +44,25 @@ import asyncpg
 import httpx
 import openai
 from _stats import bench_line, percentile
-from evaluator.adapters.llm import Response, Stopwatch, succeeded
 from evaluator.adapters.pg import as_connection, transaction
 from evaluator.adapters.run_store import INSERT_CALL, TRUSTED_CANCEL_FLAG, call_args, insert_call
 from evaluator.config import SCHEMA
-from evaluator.domain import usage
-from evaluator.ports import CallContext, ChatRequest, JudgeCall, LlmReply
-from evaluator.tracking import BufferedOutboxSink, OutboxSink, Payer, outgoing, track_call
+from evaluator.ports import ChatRequest, JudgeCall, LlmReply
 from evaluator_stack import PG_ADMIN, ROOT, _dsn, free_port
 from rex_shared.db import create_pool, migrate, provision
 from rex_shared.outbox import enqueue
+from rex_tracking import (
+    BufferedOutboxSink,
+    CallContext,
+    OutboxSink,
+    Payer,
+    Response,
+    Stopwatch,
+    outgoing,
+    succeeded,
+    track_call,
+    usage,
+)
 
 PAYER = Payer(org_id="bench-tracking", project_id="bench", user_id="bench")
 MODEL = "gpt-4o-mini"

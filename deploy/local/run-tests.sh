@@ -27,7 +27,7 @@ if [[ $need_infra == 1 && -z "${REX_TEST_KAFKA_BOOTSTRAP:-}" ]]; then
   fi
 fi
 
-paths=(shared/tests services/*/tests tools/*/tests tests)
+paths=(shared/tests libs/*/tests services/*/tests tools/*/tests tests)
 for tier in "${tiers[@]}"; do
   echo "=== $tier ==="
   if [[ $tier == deploy ]]; then

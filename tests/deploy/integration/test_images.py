@@ -1,10 +1,10 @@
 """Each service runs as its image runs it: alone in a fresh environment built from the lock.
 
 No container engine runs here, so each image's build is replayed without one: the same build
-context its Dockerfile copies (pyproject.toml, uv.lock, shared/, the service), the same two
-`uv sync` commands into a virtual environment of its own, the migrations from their own folder,
-and `python -m <package> migrate` / `serve` from a directory where the repository is not
-importable. A dependency declared only by a sibling service fails the import and the test.
+context its Dockerfile copies (pyproject.toml, uv.lock, shared/, its libs/, the service), the
+same two `uv sync` commands into a virtual environment of its own, the migrations from their
+own folder, and `python -m <package> migrate` / `serve` from a directory where the repository
+is not importable. A dependency declared only by a sibling service fails the import and the test.
 Environments are cached in .rex/image-envs (uv syncs them incrementally).
 """
 
@@ -58,7 +58,7 @@ def build_environment(service: str) -> Path:
     for name in ("pyproject.toml", "uv.lock"):
         shutil.copy2(REPO / name, context / name)
     skip = shutil.ignore_patterns("tests", "__pycache__", ".venv", "*.pyc")
-    for folder in ("shared", f"services/{service}"):
+    for folder in workspace_copies(service):
         shutil.copytree(REPO / folder, context / folder, ignore=skip)
     env = {
         **_base_env(),
@@ -74,6 +74,14 @@ def build_environment(service: str) -> Path:
         )  # fmt: skip
         assert done.returncode == 0, f"uv sync for {package} failed:\n{done.stderr}"
     return venv / "bin" / "python"
+
+
+def workspace_copies(service: str) -> list[str]:
+    """The workspace folders its Dockerfile copies: shared/, the libs/ it uses, its own."""
+    lines = (REPO / "services" / service / "Dockerfile").read_text().splitlines()
+    copies = [line.split() for line in lines if line.startswith("COPY ")]
+    sources = [words[1] for words in copies if not words[1].startswith("--from")]
+    return [s.rstrip("/") for s in sources if s.startswith(("shared/", "libs/", "services/"))]
 
 
 def _base_env() -> dict[str, str]:

@@ -66,7 +66,7 @@ def test_the_sources_the_page_names_are_the_producers_constants() -> None:
 
 
 def test_a_call_event_is_keyed_and_identified_by_its_call_id() -> None:
-    from evaluator.tracking import outgoing
+    from rex_tracking import outgoing
 
     now = datetime.now(UTC)
     call = LlmCallCompleted(

@@ -8,21 +8,9 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from rex_shared.events import EvaluationCompleted, LlmCallCompleted
+from rex_tracking import CallContext
 
 from evaluator.domain.model import Evaluation, MetricOutcome, ResultSummary, Row
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Who pays for a call and what it is for."""
-
-    call_id: UUID
-    org_id: str
-    project_id: str
-    user_id: str
-    evaluation_id: UUID | None = None
-    metric: str | None = None
-    row_index: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 from rex_shared.clock import utcnow
 from rex_shared.events import EvaluationCompleted
+from rex_tracking import CallContext
 
 from evaluator.domain.aggregate import final_status, metric_means, metric_totals, rows_done
 from evaluator.domain.judge_json import MalformedJudgeOutput
@@ -23,7 +24,6 @@ from evaluator.domain.metrics import METRICS, Metric
 from evaluator.domain.model import Evaluation, JudgePrompt, MetricOutcome, Row
 from evaluator.domain.predict import TokenCounter
 from evaluator.ports import (
-    CallContext,
     ChatRequest,
     ClientSource,
     JudgeCall,

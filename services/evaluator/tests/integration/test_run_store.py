@@ -9,13 +9,13 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from evaluator.adapters.evaluation_repo import PgEvaluationRepo
-from evaluator.adapters.llm import Response, Stopwatch, succeeded
 from evaluator.adapters.run_store import PgRunStore
 from evaluator.config import SCHEMA
 from evaluator.domain.model import Evaluation, Judge, Row
-from evaluator.ports import CallContext, ChatRequest, JudgeCall, LlmReply, Unit
+from evaluator.ports import ChatRequest, JudgeCall, LlmReply, Unit
 from rex_shared.db import create_pool
 from rex_shared.events import Usage
+from rex_tracking import CallContext, Response, Stopwatch, succeeded
 
 
 def _call(evaluation: Evaluation) -> JudgeCall:

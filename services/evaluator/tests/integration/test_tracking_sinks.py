@@ -5,10 +5,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from evaluator.adapters.llm import Stopwatch
-from evaluator.tracking import BufferedOutboxSink, OutboxSink, Payer, TrackedCall, build_event
 from rex_shared import topics
 from rex_shared.events import LlmCallCompleted
+from rex_tracking import BufferedOutboxSink, OutboxSink, Payer, Stopwatch, TrackedCall, build_event
 
 Fixture = Callable[..., Any]
 

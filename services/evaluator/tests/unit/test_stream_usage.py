@@ -1,7 +1,7 @@
 """Usage read from streams: OpenAI's final usage chunk, Anthropic's cumulative deltas."""
 
-from evaluator.domain import usage
 from evaluator.domain.stream_usage import AnthropicStreamUsage, OpenAiStreamUsage
+from rex_tracking import usage
 
 
 def test_openai_usage_comes_from_the_final_chunk_with_empty_choices() -> None:

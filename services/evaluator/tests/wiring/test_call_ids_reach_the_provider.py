@@ -8,8 +8,9 @@ import httpx2
 import pytest
 from evaluator.adapters.retry import Retrier
 from evaluator.domain.backoff import RetryPolicy
-from evaluator.ports import CallContext, ChatRequest, LlmClient
+from evaluator.ports import ChatRequest, LlmClient
 from fastapi import FastAPI
+from rex_tracking import CallContext
 
 
 async def _served(app: FastAPI, evaluation_id: str) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from evaluator.adapters.llm_anthropic import AnthropicMessages
 from evaluator.adapters.llm_openai import OpenAiChat
 from evaluator.adapters.retry import Retrier
 from evaluator.domain.backoff import RetryPolicy
-from evaluator.ports import CallContext, ChatRequest, LlmClient
+from evaluator.ports import ChatRequest, LlmClient
+from rex_tracking import CallContext
 
 LONG_SYSTEM = "You are a judge. " + " ".join(f"Rule {i}: be exact and fair." for i in range(300))
 

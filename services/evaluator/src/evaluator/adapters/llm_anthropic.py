@@ -4,10 +4,10 @@ from typing import Any
 
 import anthropic
 from anthropic.types import TextBlockParam
+from rex_tracking import Response, usage
 
-from evaluator.adapters.llm import Response, SdkChat
+from evaluator.adapters.llm import SdkChat
 from evaluator.adapters.retry import Failure, Retrier
-from evaluator.domain import usage
 from evaluator.domain.stream_usage import AnthropicStreamUsage
 from evaluator.ports import ChatRequest
 

@@ -4,10 +4,11 @@ from typing import Any
 
 import openai
 from rex_shared.events import Usage
+from rex_tracking import Response, usage
 
-from evaluator.adapters.llm import Response, SdkChat
+from evaluator.adapters.llm import SdkChat
 from evaluator.adapters.retry import Failure, Retrier
-from evaluator.domain import tokens, usage
+from evaluator.domain import tokens
 from evaluator.domain.stream_usage import OpenAiStreamUsage
 from evaluator.ports import ChatRequest
 

@@ -13,13 +13,13 @@ import asyncpg
 from rex_shared import cloudevents
 from rex_shared.events import EvaluationCompleted
 from rex_shared.outbox import OUTBOX_INSERT, RelayWaker, channel, outbox_row
+from rex_tracking import outgoing
 
 from evaluator.adapters.pg import Conn, transaction
 from evaluator.adapters.rows import evaluation_from, row_from
 from evaluator.config import SCHEMA, SOURCE
 from evaluator.domain.model import MetricOutcome, ResultSummary
 from evaluator.ports import JudgeCall, RunPlan, StoredReply, Summaries, Unit
-from evaluator.tracking import outgoing
 
 # evaluation.completed ids are derived from the evaluation, so a re-sent event is the same one.
 _COMPLETED_NS = UUID("6f1c1b7e-3d0a-5d2e-9a57-2f6f0f6b7c11")
@@ -221,7 +221,7 @@ async def insert_call(conn: Conn, call: JudgeCall) -> bool:
     """Store a paid call with its event (one round trip; on its own or inside the run loop's
     transaction); True when the evaluation was asked to cancel. Wake the relay after the
     commit (RelayWaker)."""
-    args = call_args(call) + outbox_row(outgoing(call.reply.event))
+    args = call_args(call) + outbox_row(outgoing(call.reply.event, source=SOURCE))
     return bool(await conn.fetchval(INSERT_CALL_AND_EVENT, *args))
 
 

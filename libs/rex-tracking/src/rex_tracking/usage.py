@@ -1,4 +1,4 @@
-"""Provider usage objects mapped exactly into the canonical `Usage` (see PRICING.md).
+"""Provider usage objects mapped exactly into the canonical `rex_shared.events.Usage`.
 
 Inputs are the providers' usage objects as plain dicts (`model_dump()` of the SDK types), so
 the mapping is pure and the same dict is kept verbatim as `raw_usage`.

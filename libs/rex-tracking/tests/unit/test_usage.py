@@ -5,13 +5,13 @@ from typing import Any
 import pytest
 from anthropic.types import CacheCreation, OutputTokensDetails, ServerToolUsage
 from anthropic.types import Usage as AnthropicUsage
-from evaluator.domain import usage
 from openai.types import CompletionUsage
 from openai.types.completion_usage import CompletionTokensDetails, PromptTokensDetails
 from openai.types.responses import ResponseUsage
 from openai.types.responses.response_usage import InputTokensDetails
 from openai.types.responses.response_usage import OutputTokensDetails as ResponsesOutputDetails
 from rex_shared.events import Usage
+from rex_tracking import usage
 
 
 def _usage(**fields: int) -> Usage:

@@ -6,7 +6,8 @@ import anthropic
 import httpx2
 import openai
 import pytest
-from evaluator.tracking import (
+from fastapi import FastAPI
+from rex_tracking import (
     MemorySink,
     Payer,
     paying,
@@ -14,7 +15,6 @@ from evaluator.tracking import (
     track_call,
     track_llm_cost,
 )
-from fastapi import FastAPI
 
 PAYER = Payer(org_id="acme", project_id="search", user_id="alice")
 
