@@ -36,7 +36,7 @@ test: install ## lint, then every test tier on real Kafka and PostgreSQL
 lint: ## ruff, strict mypy (bench/ included) and an import of every benchmark
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@$(RUN) mypy shared/src services/*/src tools/*/src bench
+	@$(RUN) mypy shared/src libs/*/src services/*/src tools/*/src bench
 	@$(RUN) python bench/run_all.py --import-only
 
 unit wiring integration e2e: install ## one test tier

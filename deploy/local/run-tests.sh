@@ -37,7 +37,7 @@ for tier in "${tiers[@]}"; do
   if [[ $tier == lint ]]; then
     "${RUN[@]}" ruff check .
     "${RUN[@]}" ruff format --check .
-    "${RUN[@]}" mypy shared/src services/*/src tools/*/src bench
+    "${RUN[@]}" mypy shared/src libs/*/src services/*/src tools/*/src bench
     "${RUN[@]}" python bench/run_all.py --import-only
     continue
   fi
