@@ -2,7 +2,6 @@
 
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -11,10 +10,11 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, BeforeValidator, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rex_shared.errors import HTTP_STATUS, DomainError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -173,62 +173,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # character is bad input, whichever endpoint it came through.
         return _error(422, "INVALID_TEXT", "text contains a character that cannot be stored")
 
+    async def domain_error(_: Request, exc: Exception) -> Response:
+        # The one place a use case's refusal becomes HTTP (rex_shared.errors.HTTP_STATUS).
+        assert isinstance(exc, DomainError)
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+        status = HTTP_STATUS[exc.kind]
+        return _error(status, exc.code, exc.message, exc.details, headers=headers)
+
     for text_error in _TEXT_ERRORS:
         app.add_exception_handler(text_error, bad_text)
+    app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(APIError, api_error)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-
-
-REQUEST_LATENCY = Histogram(
-    "rex_http_request_duration_seconds",
-    "HTTP request latency by route",
-    ["service", "method", "route", "status"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
-
-
-class MetricsMiddleware:
-    """Times every HTTP request by its route template (bounded label cardinality), as plain
-    ASGI: no BaseHTTPMiddleware task and stream per request. The time runs until the app has
-    sent the whole response; a request that ends in an unhandled error counts as a 500."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app, self.service = app, service
-        self._series: dict[tuple[str, str, int], Any] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            self._series_for(scope["method"], path, status).observe(time.perf_counter() - start)
-
-    def _series_for(self, method: str, path: str, status: int) -> Any:
-        key = (method, path, status)
-        series = self._series.get(key)
-        if series is None:  # as many as routes x methods x statuses: bounded
-            series = self._series[key] = REQUEST_LATENCY.labels(
-                self.service, method, path, str(status)
-            )
-        return series
-
-
-def install_metrics_middleware(app: FastAPI, service: str) -> None:
-    """Time every request by its route template (bounded label cardinality)."""
-    app.add_middleware(MetricsMiddleware, service=service)
 
 
 ReadyCheck = Callable[[], Awaitable[None]]

@@ -8,12 +8,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
-from rex_shared.api import (
-    ReadyCheck,
-    install_error_handlers,
-    install_metrics_middleware,
-    ops_router,
-)
+from rex_shared.api import ReadyCheck, install_error_handlers, ops_router
+from rex_shared.http_metrics import install_metrics_middleware
 from rex_shared.openapi_errors import document_errors
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]

@@ -13,8 +13,9 @@ from fastapi import Depends, FastAPI, Response
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 from prometheus_client import REGISTRY
-from rex_shared.api import APIError, install_error_handlers, install_metrics_middleware
+from rex_shared.api import APIError, install_error_handlers
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency
+from rex_shared.http_metrics import install_metrics_middleware
 from rex_shared.security import HttpPolicy, install_http_policy
 
 
