@@ -6,7 +6,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from rex_shared import cloudevents
 from rex_shared.db import provision
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import ensure_topics
+from rex_testkit.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get("REX_PG_ADMIN_DSN", "postgresql://rex@127.0.0.1:5433/rex")
@@ -35,13 +35,6 @@ MODELS = [
     ("anthropic", "claude-3-5-haiku-20241022", "messages"),
 ]
 METRICS = ["faithfulness", "answer_relevancy", "context_precision", "context_recall", "toxicity"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def dsn_of(schema: str) -> str:

@@ -32,7 +32,7 @@ from uuid import uuid4
 import aiohttp
 from _stats import bench_line as line
 from _stats import percentile
-from budget.harness import Running, local_service
+from rex_testkit.budget.harness import Running, local_service
 from rich.console import Console
 from rich.table import Table
 

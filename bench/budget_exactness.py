@@ -15,7 +15,7 @@ import asyncio
 import os
 import secrets
 
-from budget.scenarios import run_exactness
+from rex_testkit.budget.scenarios import run_exactness
 from rich.console import Console
 from rich.table import Table
 

@@ -25,10 +25,10 @@ from uuid import uuid4
 import aiohttp
 from _stats import bench_line, percentile
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from budget.harness import Running, local_service
 from rex_shared import cloudevents, topics
 from rex_shared.events import CostComponents, LlmCostRecorded, Usage
 from rex_shared.kafka import make_producer
+from rex_testkit.budget.harness import Running, local_service
 from rich.console import Console
 from rich.table import Table
 

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,14 +22,9 @@ from aiokafka import AIOKafkaConsumer
 from evaluator_stack import ROOT, _dsn, evaluator_stack, token
 from rex_shared import topics
 from rex_shared.kafka import ensure_topics
+from rex_testkit.ports import free_port
 
 ROWS = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())["rows"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class OwnKafka:

@@ -8,7 +8,6 @@ run alone it measures how long the stack takes to come up.
 
 import asyncio
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -22,18 +21,13 @@ from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import migrate, provision
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
+from rex_testkit.ports import free_port
 from rexctl.stack import Ports, Proc, Stack
 
 KAFKA = "127.0.0.1:9092"
 PG_ADMIN = "postgresql://rex@127.0.0.1:5433/rex"
 ROOT = Path(__file__).resolve().parents[1]
 WANTED = ("llm-sim", "cost-ledger", "budget", "evaluator")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _dsn(role: str, password: str) -> str:

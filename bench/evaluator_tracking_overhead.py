@@ -48,9 +48,10 @@ from evaluator.adapters.pg import as_connection, transaction
 from evaluator.adapters.run_store import INSERT_CALL, TRUSTED_CANCEL_FLAG, call_args, insert_call
 from evaluator.config import SCHEMA
 from evaluator.ports import ChatRequest, JudgeCall, LlmReply
-from evaluator_stack import PG_ADMIN, ROOT, _dsn, free_port
+from evaluator_stack import PG_ADMIN, ROOT, _dsn
 from rex_shared.db import create_pool, migrate, provision
 from rex_shared.outbox import enqueue
+from rex_testkit.ports import free_port
 from rex_tracking import (
     BufferedOutboxSink,
     CallContext,

@@ -15,34 +15,20 @@ import argparse
 import asyncio
 import time
 from collections import Counter
-from typing import Any
 from uuid import uuid4
 
 import asyncpg
-from aiosmtpd.controller import Controller
 from notifier_throughput import (
     LOGS,
     Setup,
-    free_port,
     group_at_end,
     infrastructure,
     notifier,
     publish,
 )
 from rex_shared.db import bypass_rls
-
-
-class Mailbox:
-    """aiosmtpd handler keeping (arrival time, Message-ID) of each message."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[tuple[float, str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        text = envelope.content.decode("utf-8", "replace")
-        start = text.index("Message-ID: ") + len("Message-ID: ")
-        self.arrivals.append((time.monotonic(), text[start : text.index("\n", start)].strip()))
-        return "250 accepted"
+from rex_testkit.smtp_sink import SmtpSink
+from rex_testkit.waiting import eventually
 
 
 async def failed_once(setup: Setup, count: int) -> bool:
@@ -81,8 +67,8 @@ async def attempts(setup: Setup) -> tuple[Counter[int], set[str]]:
 
 
 async def run(alerts: int, outage_s: float) -> None:
-    mailbox, port = Mailbox(), free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp = SmtpSink()  # not listening until the outage is over
+    port = smtp.port
     async with infrastructure() as setup:
         group = f"bench-outage-{uuid4().hex[:8]}"
         await group_at_end(setup.infra.kafka_bootstrap, group)
@@ -98,34 +84,29 @@ async def run(alerts: int, outage_s: float) -> None:
         async with notifier(setup, group, LOGS / "bench-notifier-outage.log", **extra):
             started = time.monotonic()
             await publish(setup.infra.kafka_bootstrap, setup.org, alerts)
-            await poll(lambda: failed_once(setup, alerts), within=120)
+            await eventually(lambda: failed_once(setup, alerts), within=120, interval=0.2)
             down_until = time.monotonic() + outage_s
             await asyncio.sleep(max(0.0, down_until - time.monotonic()))  # the outage
             smtp.start()
             back = time.monotonic()
             try:
-                await poll(lambda: everything_sent(setup, alerts), within=900)
+                await eventually(lambda: everything_sent(setup, alerts), within=900, interval=0.2)
                 await asyncio.sleep(3.0)  # time for a duplicate to show up, if there were one
                 tries, ours = await attempts(setup)
             finally:
                 smtp.stop()
     # Other sessions' budget events reach this notifier's default channel too: count ours only.
-    mailbox.arrivals = [(t, i) for t, i in mailbox.arrivals if i in ours]
-    report(mailbox, alerts, back - started, back, tries)
+    arrivals = zip(smtp.arrivals, (str(m["Message-ID"]) for m in smtp.messages), strict=True)
+    report([(t, i) for t, i in arrivals if i in ours], alerts, back - started, back, tries)
 
 
-async def poll(check: Any, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.2)
-
-
-def report(mailbox: Mailbox, alerts: int, down_s: float, back: float, tries: Counter[int]) -> None:
-    ids = Counter(i for _, i in mailbox.arrivals)
+def report(
+    arrivals: list[tuple[float, str]], alerts: int, down_s: float, back: float, tries: Counter[int]
+) -> None:
+    """`arrivals`: (time, Message-ID) of each message the server accepted."""
+    ids = Counter(i for _, i in arrivals)
     unique, duplicates = len(ids), sum(ids.values()) - len(ids)
-    recovery = max(t for t, _ in mailbox.arrivals) - back if mailbox.arrivals else float("nan")
+    recovery = max(t for t, _ in arrivals) - back if arrivals else float("nan")
     rows = [
         ("alerts published", str(alerts)),
         ("mail server down for", f"{down_s:.1f} s"),

@@ -21,7 +21,6 @@ import asyncio
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,26 +36,21 @@ import asyncpg
 import httpx
 from _stats import bench_line, percentile
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiosmtpd.controller import Controller
+from aiokafka import AIOKafkaProducer
 from notifier.domain.samples import threshold_crossed
 from notifier.messages import EVENTS
 from rex_shared import cloudevents
 from rex_shared.auth import JwtVerifier
 from rex_shared.crypto import new_kek
 from rex_shared.db import bypass_rls
-from rex_shared.kafka import ensure_topics, make_producer
-from rex_shared.testing.infra import Infra, acquire, release
-from rex_shared.testing.pg import service_database
+from rex_shared.kafka import commit_groups_at_end, ensure_topics, make_producer
+from rex_testkit.infra import Infra, acquire, release
+from rex_testkit.pg import service_database
+from rex_testkit.ports import free_port
+from rex_testkit.smtp_sink import SmtpSink
 
 TARGET = 200.0
 LOGS = Path(__file__).resolve().parents[1] / ".rex" / "logs"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -86,20 +80,15 @@ class Sinks:
         with self.lock:
             return [i for _, _, i in self.arrivals]
 
-
-class _Mail:
-    def __init__(self, sinks: Sinks) -> None:
-        self.sinks = sinks
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        text = envelope.content.decode("utf-8", "replace")
+    def mail(self, raw: bytes) -> None:
+        """Count one accepted mail by its delivery id (the SMTP sink's `on_message`)."""
+        text = raw.decode("utf-8", "replace")
         marker = "X-REX-Delivery-Id: "
         try:
             start = text.index(marker) + len(marker)
-            self.sinks.record("email", text[start : text.index("\n", start)].strip())
+            self.record("email", text[start : text.index("\n", start)].strip())
         except ValueError as exc:  # delivered, but not one we can count: an error of the run
-            self.sinks.error("email", exc)
-        return "250 accepted"
+            self.error("email", exc)
 
 
 @asynccontextmanager
@@ -136,19 +125,8 @@ async def http_sink(sinks: Sinks) -> AsyncIterator[str]:
 
 
 async def group_at_end(bootstrap: str, group: str) -> None:
-    """A fresh consumer group committed at the end of every budget topic."""
-    kafka = make_producer(bootstrap, client_id="bench-notifier")
-    await kafka.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)  # fmt: skip
-    await consumer.start()
-    try:
-        parts = [TopicPartition(t, p) for t in EVENTS for p in await kafka.partitions_for(t)]
-        consumer.assign(parts)
-        await consumer.commit(dict(await consumer.end_offsets(parts)))
-    finally:
-        await consumer.stop()
-        await kafka.stop()
+    """Commit `group` at the end of every topic the notifier reads (it sees only new events)."""
+    await commit_groups_at_end(bootstrap, [group], list(EVENTS))
 
 
 @dataclass
@@ -426,8 +404,7 @@ async def burst(
 
 async def run(alerts: int, kinds: list[str], runs: int, deadline_s: float) -> None:
     sinks = Sinks()
-    smtp = Controller(_Mail(sinks), hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    smtp = SmtpSink(on_message=sinks.mail).start()
     load_before = os.getloadavg()[0]
     bursts: list[Burst] = []
     try:

@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import shutil
-import socket
 import tempfile
 import time
 from dataclasses import dataclass
@@ -34,17 +33,12 @@ from aiokafka import AIOKafkaProducer
 from rex_shared import cloudevents
 from rex_shared.db import provision
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
+from rex_testkit.ports import free_port
 from rexctl.infra import PrivateInfra
 from rexctl.stack import SERVICES, Ports, Stack
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 console = Console()

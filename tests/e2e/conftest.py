@@ -2,8 +2,7 @@
 
 import asyncio
 import secrets
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,15 +14,11 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
 from rex_shared.kafka import commit_groups_at_end
-from rex_shared.testing.infra import Infra
-from rexctl.sinks import MailCollector, WebhookSink, start_smtp
+from rex_testkit.http_sink import HttpSink
+from rex_testkit.infra import Infra
+from rex_testkit.ports import free_port
+from rex_testkit.smtp_sink import SmtpSink
 from rexctl.stack import SERVICES, Ports, Stack
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -31,8 +26,8 @@ class System:
     """A running stack plus the sinks standing in for the mail server and Slack."""
 
     stack: Stack
-    mail: MailCollector
-    slack: WebhookSink
+    mail: SmtpSink
+    slack: HttpSink
     verifier: JwtVerifier
     pg_admin_dsn: str
     # This run's consumer groups (service -> group): its own, committed at the topics' end
@@ -50,9 +45,9 @@ class System:
 @pytest.fixture(scope="session")
 def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("rex-e2e")
-    smtp_port = free_port()
-    controller, mail = start_smtp(smtp_port)
-    slack = WebhookSink().start()
+    mail = SmtpSink().start()
+    slack = HttpSink().start()
+    smtp_port = mail.port
     ports = Ports(
         evaluator=free_port(),
         ledger=free_port(),
@@ -94,7 +89,7 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     finally:
         for proc in reversed(stack.processes()):
             stack.stop(proc.name)
-        controller.stop()
+        mail.stop()
         slack.stop()
 
 
@@ -157,21 +152,6 @@ async def wait_caught_up(bootstrap: str, group: str, topic: str, wait_s: float =
     finally:
         await consumer.stop()
         await admin.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[object]], wait_s: float = 60.0, interval: float = 0.3
-) -> object:
-    """Poll `check` until it returns a truthy value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    last: object = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met in {wait_s}s; last value: {last!r}")
 
 
 @pytest.fixture

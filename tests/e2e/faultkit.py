@@ -12,13 +12,13 @@ from uuid import uuid4
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiosmtpd.controller import Controller
 from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import RenewingProducer
+from rex_testkit.http_sink import HttpSink
+from rex_testkit.smtp_sink import SmtpSink
 from rexctl.oracle import independent_cost_of
 from rexctl.served import ServedCall, ledger_costs, read_served, reconcile
-from rexctl.sinks import MailCollector, WebhookSink
 
 MODEL = "gpt-4o-mini-2024-07-18"
 # A judge call the provider answered this close to the evaluator's SIGKILL may have been paid
@@ -31,35 +31,21 @@ class Sinks:
     """A real SMTP server and a real HTTP server for Slack that can go down and come back."""
 
     def __init__(self, smtp_port: int, slack_port: int) -> None:
-        self.mail = MailCollector()
+        self.mail = SmtpSink(smtp_port)
+        self.slack = HttpSink(slack_port, path="/slack")
         self.smtp_port, self.slack_port = smtp_port, slack_port
-        self._smtp: Controller | None = None
-        self._slack: WebhookSink | None = None
-        self._old_posts: list[dict[str, Any]] = []
 
     def up(self) -> None:
-        if self._smtp is None:
-            self._smtp = Controller(self.mail, hostname="127.0.0.1", port=self.smtp_port)
-            self._smtp.start()
-        if self._slack is None:
-            self._slack = WebhookSink(self.slack_port).start()
+        self.mail.start()
+        self.slack.start()
 
     def down(self) -> None:
-        if self._smtp is not None:
-            self._smtp.stop()
-            self._smtp = None
-        if self._slack is not None:
-            self._old_posts += self._slack.posts
-            self._slack.stop()
-            self._slack = None
-
-    @property
-    def posts(self) -> list[dict[str, Any]]:
-        return self._old_posts + (self._slack.posts if self._slack else [])
+        self.mail.stop()
+        self.slack.stop()
 
     @property
     def slack_url(self) -> str:
-        return f"http://127.0.0.1:{self.slack_port}/slack"
+        return self.slack.url
 
 
 def make_call(org: str, evaluation_id: str, rng: random.Random) -> LlmCallCompleted:
@@ -220,7 +206,7 @@ async def observe(dsn: str, org: str, budget_name: str, sinks: Sinks) -> Observe
         for m in sinks.mail.messages
         if budget_name in str(m["Subject"]) or budget_name in _text(m)
     )
-    posts = sum(1 for p in sinks.posts if budget_name in p["body"])
+    posts = len(sinks.slack.received(budget_name))
     return Observed(
         rows,
         Decimal(total),

@@ -28,10 +28,11 @@ from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
 from rex_shared.events import LlmCallCompleted
+from rex_testkit.ports import free_port
 from rexctl.infra import PrivateInfra
 from rexctl.stack import SERVICES, Ports, Stack
 
-from .conftest import free_port, read_topic
+from .conftest import read_topic
 from .faultkit import (
     KILL_WINDOW_S,
     Driver,

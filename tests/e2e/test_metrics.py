@@ -10,9 +10,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from rex_shared import topics
+from rex_testkit.waiting import eventually
 from rexctl.stack import SERVICES
 
-from .conftest import System, eventually, read_topic, wait_caught_up
+from .conftest import System, read_topic, wait_caught_up
 
 ROWS = [
     {
@@ -93,7 +94,7 @@ async def _run_evaluation(
         r = await http["evaluator"].get(f"/api/v1/evaluations/{eval_id}", headers=h)
         return r.json()["data"]["status"] in ("completed", "failed")
 
-    await eventually(finished, wait_s=90)
+    await eventually(finished, within=90)
     made = await _calls_made(system, eval_id)
     assert made > 0
 
@@ -102,7 +103,7 @@ async def _run_evaluation(
         data = r.json().get("data") if r.status_code == 200 else None
         return data if data and data["calls"] == made else None
 
-    ledger: Any = await eventually(ledger_complete)
+    ledger: Any = await eventually(ledger_complete, within=60)
     return eval_id, Decimal(ledger["total_cost"])
 
 
@@ -117,7 +118,7 @@ async def test_the_cost_counter_equals_the_ledger_total_and_ignores_redelivery(
     async def counted() -> bool:
         return abs(spend(await scrape(http), org) - ledger_total) <= ledger_total * Decimal("1e-9")
 
-    await eventually(counted, wait_s=30)
+    await eventually(counted, within=30)
 
     # Deliver every call of the run again: the ledger skips them, and so must the counter.
     bootstrap = system.stack.kafka_bootstrap

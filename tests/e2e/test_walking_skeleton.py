@@ -11,9 +11,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from rex_shared import topics
 from rex_shared.events import LlmCallCompleted
+from rex_testkit.waiting import eventually
 from rexctl.oracle import independent_cost_of
 
-from .conftest import System, eventually, read_topic, wait_caught_up
+from .conftest import System, read_topic, wait_caught_up
 
 ROWS = [
     {
@@ -86,7 +87,7 @@ async def test_one_evaluation_flows_to_ledger_budget_email_and_slack(
         data = await _json(await http["evaluator"].get(f"/api/v1/evaluations/{eval_id}", headers=h))
         return data if data["status"] in ("completed", "failed") else None
 
-    evaluation = await eventually(finished, wait_s=90)
+    evaluation = await eventually(finished, within=90)
     assert evaluation["status"] == "completed"
 
     # The evaluator's own record of the calls it made is the truth the events must match.
@@ -100,7 +101,7 @@ async def test_one_evaluation_flows_to_ledger_budget_email_and_slack(
         events = [LlmCallCompleted.model_validate_json(r.value) for r in records]
         return events if len(events) >= made else None
 
-    calls: list[LlmCallCompleted] = await eventually(all_published)  # type: ignore[assignment]
+    calls = await eventually(all_published, within=60)
     assert len(calls) == made
     assert len({c.call_id for c in calls}) == made
     expected_total = sum((independent_cost_of(c) for c in calls), Decimal(0))
@@ -114,7 +115,7 @@ async def test_one_evaluation_flows_to_ledger_budget_email_and_slack(
             else None
         )
 
-    ledger = await eventually(ledger_complete)
+    ledger = await eventually(ledger_complete, within=60)
     assert Decimal(ledger["total_cost"]) == expected_total
 
     async def usage_complete() -> Any:
@@ -122,7 +123,7 @@ async def test_one_evaluation_flows_to_ledger_budget_email_and_slack(
         period = data["current_period"]
         return period if period and Decimal(period["usage_amount"]) == expected_total else None
 
-    await eventually(usage_complete)
+    await eventually(usage_complete, within=60)
 
     def mails() -> list[Any]:
         return [
@@ -132,12 +133,12 @@ async def test_one_evaluation_flows_to_ledger_budget_email_and_slack(
         ]
 
     def posts() -> list[Any]:
-        return [p for p in system.slack.posts if budget_name in p["body"]]
+        return system.slack.received(budget_name)
 
     async def alerted() -> bool:
         return len(mails()) >= 1 and len(posts()) >= 1
 
-    await eventually(alerted)
+    await eventually(alerted, within=60)
     await _settle_and_check_once(
         system, org, eval_id, h, http, expected_total, budget["id"], mails, posts
     )
@@ -183,7 +184,7 @@ async def _settle_and_check_once(
     mail = mails()[0]
     assert mail.is_multipart()
     assert {p.get_content_type() for p in mail.walk()} >= {"text/plain", "text/html"}
-    assert json.loads(posts()[0]["body"])["blocks"]
+    assert posts()[0].body["blocks"]
 
 
 def _body(message: Any) -> str:

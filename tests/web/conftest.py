@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webstack import WebStack, web_stack

@@ -5,7 +5,6 @@ ports, the built web app, Debian's nginx and chromium."""
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,17 +15,12 @@ import asyncpg
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import provision
 from rex_shared.kafka import commit_groups_at_end
+from rex_testkit.ports import free_port
 from rexctl.stack import SERVICES, Ports, Stack, repo_root
 
 ROOT = repo_root()
 WEB = ROOT / "web"
 GROUPS = {"ledger": "REX_LEDGER_", "budget": "REX_BUDGET_", "notifier": "REX_NOTIFIER_"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(argv: list[str], cwd: Path = ROOT) -> str:

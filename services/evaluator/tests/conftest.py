@@ -15,7 +15,6 @@ import openai
 import pytest
 from evaluator.adapters.llm_anthropic import AnthropicMessages
 from evaluator.adapters.llm_openai import OpenAiChat
-from evaluator.adapters.memory_store import InMemoryStore
 from evaluator.adapters.services import Quote, Refused, Reservation
 from evaluator.estimates import Estimate, estimate_cost
 from evaluator.handlers import Gatekeeping, SubmitEvaluation
@@ -24,6 +23,7 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 from llm_sim.app import create_app as create_sim
 from rex_shared.events import Usage
+from rex_testkit.evaluator.memory_store import InMemoryStore
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from rex_shared.db import provision
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 
 @pytest.fixture

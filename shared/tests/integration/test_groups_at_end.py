@@ -5,7 +5,7 @@ import secrets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 
 async def _consume(bootstrap: str, group: str, topic: str, want: int) -> list[bytes]:

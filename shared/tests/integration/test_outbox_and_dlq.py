@@ -17,7 +17,7 @@ from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.inbox import INBOX_DDL, claim
 from rex_shared.kafka import ensure_topics, make_producer
 from rex_shared.outbox import OUTBOX_DDL, OutboxRelay, enqueue
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 
 def _event(org: str) -> LlmCallCompleted:

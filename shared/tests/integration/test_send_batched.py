@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.kafka import ensure_topics, make_producer, send_events, send_events_batched
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 
 def _events(topic: str, n: int) -> list[OutgoingEvent]:

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,11 +23,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
-from rex_shared import topics
 from rex_shared.db import provision
-from rex_shared.testing.infra import Infra
+from rex_shared.kafka import commit_groups_at_end
+from rex_testkit.infra import Infra
+from rex_testkit.ports import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 ENVS = REPO / ".rex" / "image-envs"
@@ -42,12 +40,6 @@ SERVICES = {
     "notifier": ("notifier", "notifier", "REX_NOTIFIER_", True),
 }
 pytestmark = pytest.mark.timeout(600)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_environment(service: str) -> Path:
@@ -88,26 +80,6 @@ def _base_env() -> dict[str, str]:
     # What an image has: no virtualenv, no PYTHONPATH, nothing pointing into the repository.
     keep = ("PATH", "HOME", "LANG", "UV_CACHE_DIR", "UV_INDEX_URL", "SSL_CERT_FILE")
     return {k: v for k, v in os.environ.items() if k in keep}
-
-
-async def start_at_topic_end(bootstrap: str, group: str) -> None:
-    """Commit the end of every REX topic for `group`, so the service reads only new events."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        parts = [
-            TopicPartition(topic, p)
-            for topic in topics.ALL_TOPICS
-            for p in (consumer.partitions_for_topic(topic) or ())
-        ]
-        if parts:
-            consumer.assign(parts)
-            await consumer.seek_to_end(*parts)
-            await consumer.commit({tp: await consumer.position(tp) for tp in parts})
-    finally:
-        await consumer.stop()
 
 
 def service_env(service: str, infra: Infra, port: int, group: str, dsn: str) -> dict[str, str]:
@@ -167,7 +139,8 @@ async def test_each_service_runs_alone_from_the_lock_file_as_in_its_image(
         await provision(admin_dsn, schema=schema, role=f"rex_{schema}", password=schema)
         group = f"image-test-{service}-{secrets.token_hex(4)}"
         if consumes:
-            await start_at_topic_end(infra.kafka_bootstrap, group)
+            # The service reads only events published from now on.
+            await commit_groups_at_end(infra.kafka_bootstrap, [group])
         env = service_env(service, infra, free_port(), group, dsn_of(f"rex_{schema}", schema))
         await asyncio.to_thread(run_image, service, python, env, tmp_path)
 

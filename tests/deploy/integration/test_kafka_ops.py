@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from rex_shared import observability as obs
 from rex_shared.consumer import raw_records
 from rex_shared.kafka import DLQ_RETENTION_MS, ensure_topics
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 
 @pytest.fixture

@@ -8,11 +8,8 @@ every topic, so parallel runs never see each other's data or events.
 import functools
 import secrets
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -23,7 +20,9 @@ from aiokafka import AIOKafkaProducer
 from rex_shared.auth import JwtVerifier
 from rex_shared.crypto import new_kek
 from rex_shared.kafka import make_producer
-from rex_shared.testing.infra import Infra
+from rex_testkit.http_sink import HttpSink
+from rex_testkit.infra import Infra
+from rex_testkit.waiting import eventually
 
 # Helper modules sit next to the tests; pytest's importlib mode does not add this folder.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -35,52 +34,17 @@ from sec_world import (
     World,
     call_event,
     data_of,
-    eventually,
     ids_in,
     new_org,
     publish,
 )
 
 
-@dataclass
-class Sink:
-    """A local HTTP server standing in for webhooks and Slack; keeps every POST."""
-
-    server: ThreadingHTTPServer
-    posts: list[tuple[str, bytes]] = field(default_factory=list)
-    status: int = 200
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-def _sink_handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            sink.posts.append((self.path, body))
-            self.send_response(sink.status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    return Handler
-
-
 @pytest.fixture(scope="session")
-def sink() -> Iterator[Sink]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    found = Sink(server)
-    server.RequestHandlerClass = _sink_handler(found)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    server.shutdown()
-    server.server_close()
+def sink() -> Iterator[HttpSink]:
+    """A local HTTP server standing in for webhooks and Slack; keeps every POST."""
+    with HttpSink() as found:
+        yield found
 
 
 @pytest.fixture(scope="session")
@@ -279,7 +243,7 @@ async def _first_id(served: Served, path: str, headers: dict[str, str]) -> str |
 
 @pytest.fixture(scope="session")
 async def world(
-    system: System, producer: AIOKafkaProducer, verifier: JwtVerifier, sink: Sink
+    system: System, producer: AIOKafkaProducer, verifier: JwtVerifier, sink: HttpSink
 ) -> World:
     """Org A with one object of every kind the table and the events can make; org B empty."""
     a, b = new_org(verifier, "a"), new_org(verifier, "b")

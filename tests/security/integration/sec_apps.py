@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from pydantic_settings import BaseSettings
 from rex_shared import topics
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
-from rex_shared.testing.infra import Infra
-from rex_shared.testing.pg import service_database
+from rex_testkit.infra import Infra
+from rex_testkit.pg import service_database
 
 SERVICES = ("evaluator", "cost-ledger", "budget", "notifier")
 SCHEMAS = {
@@ -160,7 +160,7 @@ async def database(infra: Infra, service: str) -> str:
     dsn = await service_database(infra, service=service, schema=SCHEMAS[service])
     if service == "cost-ledger":
         from cost_ledger.migrate import migrate_and_seed
-        from rex_shared.testing.infra import repo_root
+        from rex_testkit.infra import repo_root
 
         await migrate_and_seed(dsn, schema="ledger", directory=repo_root() / "migrations" / service)
     return dsn

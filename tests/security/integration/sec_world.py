@@ -6,12 +6,10 @@ collection template whose items it creates; its id then fills `{param}` right af
 collection in every path of that service.
 """
 
-import asyncio
 import json
 import re
 import secrets
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -248,20 +246,6 @@ def call_event(org: str, user: str, evaluation_id: str, project: str) -> cloudev
 
 async def publish(producer: AIOKafkaProducer, *events: cloudevents.OutgoingEvent) -> None:
     await send_events(producer, events)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], *, within: float = 45.0, what: str
-) -> Any:
-    """Poll until `probe()` is truthy; fail with `what` after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def data_of(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from rex_shared.testing.infra import repo_root
+from rex_testkit.infra import repo_root
 from sec_apps import Common, running
 
 

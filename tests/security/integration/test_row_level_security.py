@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import pytest
 from rex_shared.db import scope_to_org
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 from sec_apps import SCHEMAS, SERVICES
 from sec_world import World
 

@@ -13,22 +13,21 @@ import asyncio
 import base64
 import logging
 import secrets
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from rex_shared import cloudevents
 from rex_shared.events import BudgetThresholdCrossed
-from rex_shared.testing.infra import Infra
-from sec_world import Org, eventually, new_org, publish
+from rex_testkit.http_sink import HttpSink
+from rex_testkit.infra import Infra
+from rex_testkit.smtp_sink import SmtpSink
+from rex_testkit.waiting import eventually
+from sec_world import Org, new_org, publish
 
 
 def _token(kind: str) -> str:
@@ -46,66 +45,18 @@ def forms(secret: str) -> set[str]:
     return found
 
 
-class _Refuser:
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
     """An SMTP server that refuses every login (so the password is really sent)."""
-
-    def __init__(self) -> None:
-        self.logins: list[bytes] = []
-
-    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-        self.logins.append(getattr(data, "password", b"") or b"")
-        return AuthResult(success=False, handled=False)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
+    with SmtpSink(login=("nobody", secrets.token_hex(16))) as server:
+        yield server
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[int, _Refuser]]:
-    refuser = _Refuser()
-    with _free_port() as port:
-        pass
-    controller = Controller(
-        refuser, hostname="127.0.0.1", port=port, authenticator=refuser, auth_require_tls=False
-    )
-    controller.start()
-    yield port, refuser
-    controller.stop()
-
-
-class _free_port:
-    def __enter__(self) -> int:
-        import socket
-
-        self._s = socket.socket()
-        self._s.bind(("127.0.0.1", 0))
-        return int(self._s.getsockname()[1])
-
-    def __exit__(self, *_: Any) -> None:
-        self._s.close()
-
-
-@pytest.fixture
-def failing_sink() -> Iterator[tuple[str, list[bytes]]]:
+def failing_sink() -> Iterator[HttpSink]:
     """A webhook/Slack endpoint that answers 500 to everything."""
-    posts: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            posts.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            self.send_response(500)
-            self.send_header("Content-Length", "4")
-            self.end_headers()
-            self.wfile.write(b"boom")
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", posts
-    server.shutdown()
-    server.server_close()
+    with HttpSink(status=500) as sink:
+        yield sink
 
 
 class Recorder:
@@ -235,8 +186,8 @@ async def test_planted_keys_and_channel_secrets_appear_nowhere_in_clear(
     sec_infra: Infra,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
-    smtp: tuple[int, _Refuser],
-    failing_sink: tuple[str, list[bytes]],
+    smtp: SmtpSink,
+    failing_sink: HttpSink,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     org, rec = new_org(verifier, "c"), Recorder()
@@ -257,14 +208,17 @@ async def test_planted_keys_and_channel_secrets_appear_nowhere_in_clear(
         await _plant_provider_key(system["evaluator"], org, rec, planted)
     except AssertionError as exc:
         problems.append(f"evaluator provider keys: {exc}")
-    sink, posts = failing_sink
+    sink = failing_sink.base
     try:
-        await _plant_channels(system["notifier"], org, rec, _channels(org, sink, smtp[0], planted))
+        channels = _channels(org, sink, smtp.port, planted)
+        await _plant_channels(system["notifier"], org, rec, channels)
         # The secrets were used: the webhook and Slack posts arrived, the SMTP login was tried.
-        await eventually(lambda: _used(posts, smtp[1], 2, 1), within=20, what="the channel tests")
+        await eventually(
+            lambda: _used(failing_sink, smtp, 2, 1), within=20, what="the channel tests"
+        )
         # And by the delivery worker, whose failures and retries are where URLs tend to leak.
         await publish(producer, _alert(org.id))
-        await eventually(lambda: _used(posts, smtp[1], 4, 2), within=30, what="the deliveries")
+        await eventually(lambda: _used(failing_sink, smtp, 4, 2), within=30, what="the deliveries")
         await rec(
             system["notifier"].http, "GET", "/api/v1/notifications/deliveries", headers=org.admin
         )
@@ -276,8 +230,8 @@ async def test_planted_keys_and_channel_secrets_appear_nowhere_in_clear(
     assert not problems, "\n".join(problems)
 
 
-async def _used(posts: list[bytes], smtp: _Refuser, sent: int, logins: int) -> bool:
-    return len(posts) >= sent and len(smtp.logins) >= logins
+async def _used(sink: HttpSink, smtp: SmtpSink, sent: int, logins: int) -> bool:
+    return len(sink.requests) >= sent and len(smtp.logins) >= logins
 
 
 def _alert(org_id: str) -> Any:

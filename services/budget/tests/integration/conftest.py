@@ -15,13 +15,12 @@ from budget.config import SCHEMA, SERVICE, Settings
 from fastapi import FastAPI
 from rex_shared import topics
 from rex_shared.kafka import make_producer
-from rex_shared.testing.infra import Infra
-from rex_shared.testing.pg import service_database
+from rex_testkit.infra import Infra
+from rex_testkit.kafka import fresh_group
+from rex_testkit.pg import service_database
 
 # `budget_it` (helpers) sits next to the tests; pytest's importlib mode does not add this folder.
 sys.path.insert(0, str(Path(__file__).parent))
-
-from budget_it import group_at_end
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +50,7 @@ async def budget_dsn(infra: Infra) -> AsyncIterator[str]:
 async def consumer_group(infra: Infra, producer: AIOKafkaProducer) -> str:
     # A consumer group of its own, starting at the topic's end: no other budget instance on
     # this broker takes our events, and earlier runs' events are not replayed.
-    return await group_at_end(infra.kafka_bootstrap, topics.LLM_COST_RECORDED)
+    return await fresh_group(infra.kafka_bootstrap, [topics.LLM_COST_RECORDED], prefix="budget-it")
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from budget.domain.periods import period_bounds
-from budget_it import TopicTail, cost_recorded, get_data, publish, wait_for_usage
+from budget_it import cost_recorded, get_data, publish, wait_for_usage
 from fastapi import FastAPI
 from rex_shared import topics
 from rex_shared.events import BudgetForecastExceeded, BudgetPeriodClosed, BudgetThresholdCrossed
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
+from rex_testkit.kafka import TopicTail
 
 BUDGETS = "/api/v1/budgets"
 
@@ -31,7 +32,7 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any
 async def crossings(
     app: FastAPI, infra: Infra, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(producer, infra.kafka_bootstrap, topics.BUDGET_THRESHOLD_CROSSED)
+    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_THRESHOLD_CROSSED)
     yield tail
     await tail.close()
 
@@ -40,7 +41,7 @@ async def crossings(
 async def closings(
     app: FastAPI, infra: Infra, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(producer, infra.kafka_bootstrap, topics.BUDGET_PERIOD_CLOSED)
+    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_PERIOD_CLOSED)
     yield tail
     await tail.close()
 
@@ -218,7 +219,7 @@ async def test_a_period_closes_once_when_the_next_one_begins_or_by_the_sweep(
 async def forecasts(
     app: FastAPI, infra: Infra, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(producer, infra.kafka_bootstrap, topics.BUDGET_FORECAST_EXCEEDED)
+    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_FORECAST_EXCEEDED)
     yield tail
     await tail.close()
 

@@ -7,19 +7,18 @@ from uuid import uuid4
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from budget_it import TopicTail, cost_recorded, header, publish, wait_for_usage
+from budget_it import cost_recorded, publish, wait_for_usage
 from fastapi import FastAPI
 from rex_shared import topics
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
+from rex_testkit.kafka import TopicTail, header
 
 
 @pytest.fixture
 async def dead_letters(
     app: FastAPI, infra: Infra, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(
-        producer, infra.kafka_bootstrap, topics.dlq(topics.LLM_COST_RECORDED)
-    )
+    tail = await TopicTail.open(infra.kafka_bootstrap, topics.dlq(topics.LLM_COST_RECORDED))
     yield tail
     await tail.close()
 

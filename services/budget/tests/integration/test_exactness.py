@@ -3,8 +3,8 @@
 10,000 events here keep the tier fast; `bench/budget_exactness.py` runs 100,000.
 """
 
-from budget.scenarios import run_exactness
-from rex_shared.testing.infra import Infra
+from rex_testkit.budget.scenarios import run_exactness
+from rex_testkit.infra import Infra
 
 
 async def test_usage_is_exact_after_duplicates_and_a_crash_of_the_service(

@@ -9,7 +9,8 @@ from uuid import uuid4
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
-from budget_it import cost_recorded, eventually, get_data, publish, wait_for_usage
+from budget_it import cost_recorded, get_data, publish, wait_for_usage
+from rex_testkit.waiting import eventually
 
 BUDGETS = "/api/v1/budgets"
 RESERVE = f"{BUDGETS}/reservations"

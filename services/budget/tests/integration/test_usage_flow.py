@@ -9,18 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from budget_it import (
-    TopicTail,
-    cost_recorded,
-    get_data,
-    header,
-    publish,
-    usage_of,
-    wait_for_usage,
-)
+from budget_it import cost_recorded, get_data, publish, usage_of, wait_for_usage
 from fastapi import FastAPI
 from rex_shared import topics
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
+from rex_testkit.kafka import TopicTail, header
 
 BUDGETS = "/api/v1/budgets"
 
@@ -36,7 +29,7 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any
 async def crossings(
     app: FastAPI, infra: Infra, producer: AIOKafkaProducer
 ) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(producer, infra.kafka_bootstrap, topics.BUDGET_THRESHOLD_CROSSED)
+    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_THRESHOLD_CROSSED)
     yield tail
     await tail.close()
 

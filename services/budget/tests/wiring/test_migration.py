@@ -7,7 +7,7 @@ from rex_shared.db import migration_sql, rls_policy_sql
 from rex_shared.inbox import INBOX_DDL
 from rex_shared.outbox import OUTBOX_DDL
 from rex_shared.security import RATE_LIMIT_DDL
-from rex_shared.testing.plugin import migrations_dir
+from rex_testkit.plugin import migrations_dir
 
 TENANT_TABLES = [
     "budgets",

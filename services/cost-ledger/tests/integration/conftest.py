@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from rex_shared import topics
 from rex_shared.db import provision
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 MIGRATIONS = Settings(database_url="postgresql://x@y/z").migrations_path()
 

@@ -5,7 +5,6 @@ is read again (and not committed), and stop finishes the batch in flight."""
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -17,7 +16,8 @@ from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer, Received
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import ensure_topics
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
+from rex_testkit.waiting import eventually
 
 from .conftest import delete_topics
 
@@ -29,13 +29,6 @@ def _event() -> LlmCallCompleted:
         model="gpt-4o", requested_model="gpt-4o", api="chat.completions", started_at=now,
         completed_at=now, latency_ms=3, status="succeeded", usage=Usage(input_tokens=5),
     )  # fmt: skip
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], within_s: float = 30) -> None:
-    deadline = time.monotonic() + within_s
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def _committed(bootstrap: str, group: str, topic: str) -> int:
@@ -97,13 +90,13 @@ async def test_batches_commit_after_the_handler_and_failures_are_read_again(
         await producer.send_and_wait(topic, b'{"call_id": "x"}', key=b"bad-evt")
         await calls.start()
         # The failed attempt commits nothing; the batch is read again and held in flight.
-        await _eventually(lambda: _true(not fail_next[0]))
+        await eventually(lambda: _true(not fail_next[0]), interval=0.05)
         await asyncio.sleep(0.5)
         assert await _committed(bootstrap, group, topic) == 0
         assert handled == []
         release.set()
-        await _eventually(lambda: _true(len(handled) >= 1))
-        await _eventually(lambda: _committed_is(bootstrap, group, topic, 3))
+        await eventually(lambda: _true(len(handled) >= 1), interval=0.05)
+        await eventually(lambda: _committed_is(bootstrap, group, topic, 3), interval=0.05)
         assert [(r.event_id, r.event.model) for r in handled] == [("evt-1", "gpt-4o")]
         dead = await _dead_letters(bootstrap, topics.dlq(topic), 2)
         reasons = {r.key: dict(r.headers)["dlq_reason"].decode() for r in dead}
@@ -113,7 +106,8 @@ async def test_batches_commit_after_the_handler_and_failures_are_read_again(
         release.clear()
         late = cloudevents.build(_event(), source="test", event_id="evt-2")
         await producer.send_and_wait(topic, late.data, headers=late.headers())
-        await _eventually(lambda: _true(entered[0] == 3))  # evt-2's batch is in flight
+        # evt-2's batch is in flight
+        await eventually(lambda: _true(entered[0] == 3), interval=0.05)
         stopping = asyncio.create_task(calls.stop())
         await asyncio.sleep(0.3)
         release.set()
@@ -166,11 +160,12 @@ async def test_a_later_batch_done_first_commits_nothing_until_the_earlier_one_is
             event = cloudevents.build(_event(), source="test", event_id=f"evt-{n}")
             await producer.send_and_wait(topic, event.data, headers=event.headers())
         await calls.start()
-        await _eventually(lambda: _true(done == ["evt-2"]))  # the later batch is recorded
+        # the later batch is recorded
+        await eventually(lambda: _true(done == ["evt-2"]), interval=0.05)
         await asyncio.sleep(0.5)
         assert await _committed(bootstrap, group, topic) == 0  # but not committed
         release.set()  # the first fails: both are read again, then both committed
-        await _eventually(lambda: _committed_is(bootstrap, group, topic, 2))
+        await eventually(lambda: _committed_is(bootstrap, group, topic, 2), interval=0.05)
         assert attempts["evt-1"] == 2
         assert done == ["evt-2", "evt-1", "evt-2"]  # evt-2 again: the ledger dedupes it
     finally:

@@ -1,6 +1,5 @@
 """End to end inside one process: real Kafka in, real PostgreSQL, the HTTP API out."""
 
-import asyncio
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -16,7 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 from rex_shared import cloudevents, topics
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
+from rex_testkit.waiting import eventually
 
 T = TypeVar("T")
 AT = datetime(2025, 10, 1, 12, tzinfo=UTC)
@@ -28,15 +28,6 @@ TopicEnd = Callable[[str], Awaitable[dict[TopicPartition, int]]]
 def mtok(*pairs: tuple[int, str]) -> Decimal:
     """Independent price: tokens x the provider's published $/MTok."""
     return sum((Decimal(n) * Decimal(r) for n, r in pairs), Decimal(0)) / 1_000_000
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], within_s: float = 30.0) -> T:
-    """Poll `probe` until it returns something other than None; fail at the deadline."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while (value := await probe()) is None:
-        assert asyncio.get_running_loop().time() < deadline, f"not met within {within_s}s"
-        await asyncio.sleep(0.1)
-    return value
 
 
 def call(org: str, evaluation: UUID, **overrides: Any) -> LlmCallCompleted:

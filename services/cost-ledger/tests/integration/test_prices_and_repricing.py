@@ -1,6 +1,5 @@
 """Admin prices, the 100x guard, unpriced calls and repricing by adjustment entries."""
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,20 +12,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rex_shared import cloudevents
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, LlmCostRecorded, Usage
+from rex_testkit.waiting import eventually
 
 T = TypeVar("T")
 AT = datetime(2025, 10, 1, 12, tzinfo=UTC)
 Headers = Callable[..., dict[str, str]]
 TopicEnd = Callable[[str], Awaitable[dict[TopicPartition, int]]]
 PRICING = "/api/v1/costs/pricing"
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], within_s: float = 30.0) -> T:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while (value := await probe()) is None:
-        assert asyncio.get_running_loop().time() < deadline, f"not met within {within_s}s"
-        await asyncio.sleep(0.1)
-    return value
 
 
 def call(org: str, evaluation: UUID | None, **overrides: Any) -> LlmCallCompleted:

@@ -1,12 +1,11 @@
 """Aggregates, /summary, /daily, /calls (CSV too), member isolation, RLS and rate limits."""
 
-import asyncio
 import csv
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -14,18 +13,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
+from rex_testkit.waiting import eventually
 
-T = TypeVar("T")
 DAY = datetime(2025, 10, 14, 9, tzinfo=UTC)
 Headers = Callable[..., dict[str, str]]
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], within_s: float = 30.0) -> T:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while (value := await probe()) is None:
-        assert asyncio.get_running_loop().time() < deadline, f"not met within {within_s}s"
-        await asyncio.sleep(0.1)
-    return value
 
 
 def call(org: str, evaluation: UUID | None, **overrides: Any) -> LlmCallCompleted:

@@ -5,7 +5,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -26,17 +25,11 @@ from cost_ledger.migrate import migrate_and_seed
 from rex_shared import cloudevents
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
 from rex_shared.kafka import ensure_topics
-from rex_shared.testing.infra import Infra, repo_root
+from rex_testkit.infra import Infra, repo_root
+from rex_testkit.ports import free_port
 
 EVENTS = 3000
 MODELS = [("openai", "gpt-4o-2024-08-06"), ("anthropic", "claude-sonnet-4-5-20250929")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _calls(org: str, n: int) -> list[LlmCallCompleted]:
@@ -151,7 +144,7 @@ async def test_a_sigkilled_ledger_restarts_and_counts_every_event_exactly_once(
     env = {**os.environ, "REX_ENV": "test", "REX_LOG_LEVEL": "WARNING",
            "REX_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "REX_JWT_SECRET": jwt_secret,
            "REX_LEDGER_DATABASE_URL": dsn, "REX_LEDGER_DB_SCHEMA": schema,
-           "REX_LEDGER_PORT": str(_free_port()), "REX_LEDGER_CALLS_TOPIC": calls_topic,
+           "REX_LEDGER_PORT": str(free_port()), "REX_LEDGER_CALLS_TOPIC": calls_topic,
            "REX_LEDGER_COST_TOPIC": cost_topic, "REX_LEDGER_CONSUMER_MAX_RECORDS": "200",
            "REX_LEDGER_CONSUMER_SESSION_TIMEOUT_MS": "6000",
            "REX_LEDGER_CONSUMER_GROUP": f"ledger-kill-{secrets.token_hex(4)}"}  # fmt: skip

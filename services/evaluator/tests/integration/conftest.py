@@ -12,9 +12,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import ConsumerRecord
 from budget.bootstrap import create_app as create_budget
 from budget.config import Settings as BudgetSettings
 from cost_ledger.bootstrap import create_app as create_ledger
@@ -27,8 +24,9 @@ from llm_sim.server import running
 from rex_shared import topics
 from rex_shared.db import provision
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
-from rex_shared.testing.infra import Infra, repo_root
-from rex_shared.testing.pg import service_database
+from rex_testkit.infra import Infra, repo_root
+from rex_testkit.kafka import TopicTail
+from rex_testkit.pg import service_database
 
 # `evaluator_peers` (helpers) sits next to the tests; importlib mode does not add this folder.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -166,57 +164,18 @@ async def evaluator(
         yield running_app
 
 
-class TopicTail:
-    """Reads a topic from where it ended when the tail was opened."""
-
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self._consumer = consumer
-
-    async def collect(
-        self, keep: Callable[[ConsumerRecord], bool], want: int, timeout_s: float = 30.0
-    ) -> list[ConsumerRecord]:
-        """Records passing `keep` until `want` arrived, plus a moment more to catch duplicates."""
-        found: list[ConsumerRecord] = []
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while len(found) < want and asyncio.get_running_loop().time() < deadline:
-            found += await self._poll(keep)
-        found += await self._poll(keep)
-        return found
-
-    async def _poll(self, keep: Callable[[ConsumerRecord], bool]) -> list[ConsumerRecord]:
-        batch = await self._consumer.getmany(timeout_ms=500)
-        return [r for records in batch.values() for r in records if keep(r)]
-
-
-async def _partitions(infra: Infra, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [p["partition"] for p in described["partitions"]]
-
-
 @pytest.fixture
 async def tail(infra: Infra) -> AsyncIterator[Callable[[str], Any]]:
-    consumers: list[AIOKafkaConsumer] = []
+    """`await tail(topic)`: a TopicTail on `topic`, closed after the test."""
+    tails: list[TopicTail] = []
 
     async def open_tail(topic: str) -> TopicTail:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False
-        )
-        await consumer.start()
-        consumers.append(consumer)
-        parts = [TopicPartition(topic, p) for p in await _partitions(infra, topic)]
-        consumer.assign(parts)
-        for part, offset in (await consumer.end_offsets(parts)).items():
-            consumer.seek(part, offset)
-        return TopicTail(consumer)
+        tails.append(await TopicTail.open(infra.kafka_bootstrap, topic))
+        return tails[-1]
 
     yield open_tail
-    for consumer in consumers:
-        await consumer.stop()
+    for opened in tails:
+        await opened.close()
 
 
 async def _wait_finished(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from rex_testkit.ports import free_port
 
 
 @contextmanager
@@ -40,13 +41,6 @@ def serving(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
 
 def fresh_group(name: str) -> str:
     return f"{name}-evaluator-it-{secrets.token_hex(4)}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class OwnKafka:

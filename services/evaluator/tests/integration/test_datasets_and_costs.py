@@ -1,7 +1,6 @@
 """Datasets uploaded and evaluated on every metric; predicted cost reserved with the real
 budget service, actual cost read back from the real ledger, reservation settled."""
 
-import asyncio
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -10,21 +9,12 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from rex_testkit.waiting import eventually
 
 Fixture = Callable[..., Any]
 SAMPLE = json.loads(resources.files("rexctl").joinpath("data/sample_rag.json").read_text())
 ALL = ["faithfulness", "answer_relevancy", "context_precision", "context_recall",
        "answer_correctness"]  # fmt: skip
-
-
-async def _eventually(check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while asyncio.get_running_loop().time() < deadline:
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 async def test_datasets_upload_as_json_jsonl_and_csv_and_list_newest_first(
@@ -124,7 +114,7 @@ async def test_a_dataset_is_estimated_reserved_run_on_every_metric_costed_and_se
         ledger = cost.get("ledger") or {}
         return cost if ledger.get("calls") == done["calls"] else None
 
-    cost = await _eventually(costed)
+    cost = await eventually(costed, interval=0.2)
     actual = Decimal(cost["actual"])
     assert cost["estimated"] == created["estimated_cost"]
     assert abs(actual - predicted) / predicted < Decimal("0.15"), (actual, predicted)
@@ -137,7 +127,7 @@ async def test_a_dataset_is_estimated_reserved_run_on_every_metric_costed_and_se
             reservation = (await budget.get(url, headers=service)).json()["data"]
         return reservation if reservation["status"] == "settled" else None
 
-    assert (await _eventually(settled))["evaluation_id"] == created["id"]
+    assert (await eventually(settled, interval=0.2))["evaluation_id"] == created["id"]
 
 
 async def test_a_hard_budget_refuses_the_run_with_budget_exceeded(

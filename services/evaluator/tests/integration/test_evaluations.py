@@ -64,7 +64,7 @@ async def test_an_evaluation_runs_and_publishes_one_event_per_judge_call(
     assert 0 <= result["scores"]["faithfulness"] <= 1
     assert [r["results"]["faithfulness"]["score"] for r in result["rows"]] == [1.0, 0.5, 0.0]
 
-    records = await calls_tail.collect(_calls_of(second), want=6)
+    records = await calls_tail.read(_calls_of(second), count=6, settle=0.5)
     events = [LlmCallCompleted.model_validate_json(r.value) for r in records]
     assert len(events) == 6 and len({e.call_id for e in events}) == 6
     stored = await fetch(
@@ -88,7 +88,7 @@ async def test_an_evaluation_runs_and_publishes_one_event_per_judge_call(
     verdict_cache = [e.usage.cache_read_tokens for e in events if e.usage.input_tokens > 1024]
     assert verdict_cache and all(c >= 1024 and c % 128 == 0 for c in verdict_cache)
 
-    [done] = await done_tail.collect(_calls_of(second), want=1)
+    [done] = await done_tail.read(_calls_of(second), count=1, settle=0.5)
     completed = EvaluationCompleted.model_validate_json(done.value)
     assert (completed.status, completed.calls, completed.rows_done) == ("completed", 6, 3)
     assert done.key == org.encode()
@@ -125,7 +125,7 @@ async def test_a_provider_error_fails_one_row_and_still_emits_a_failed_call_even
     assert failed["status"] == "failed" and failed["score"] is None
     assert "InternalServerError" in failed["error"]
     assert result["scores"]["faithfulness"] == 1.0
-    records = await calls_tail.collect(_calls_of(evaluation_id), want=3)
+    records = await calls_tail.read(_calls_of(evaluation_id), count=3, settle=0.5)
     events = [LlmCallCompleted.model_validate_json(r.value) for r in records]
     assert sorted(e.status for e in events) == ["failed", "succeeded", "succeeded"]
     [bad] = [e for e in events if e.status == "failed"]
@@ -150,7 +150,7 @@ async def test_an_anthropic_judge_reports_exclusive_input_as_canonical_totals(
     evaluation_id = await _submit(evaluator, headers, body)
     result = await wait_finished(evaluator.http, evaluation_id, headers)
     assert result["status"] == "completed"
-    records = await calls_tail.collect(_calls_of(evaluation_id), want=2)
+    records = await calls_tail.read(_calls_of(evaluation_id), count=2, settle=0.5)
     for event in (LlmCallCompleted.model_validate_json(r.value) for r in records):
         raw = event.raw_usage or {}
         assert event.api == "messages"

@@ -46,8 +46,8 @@ async def test_events_written_while_kafka_is_unreachable_are_published_once_it_i
 
     async with serve_evaluator():
         mine = lambda r: evaluation_id.encode() in (r.value or b"")  # noqa: E731
-        calls = await calls_tail.collect(mine, want=2)
-        [done] = await done_tail.collect(mine, want=1)
+        calls = await calls_tail.read(mine, count=2, settle=0.5)
+        [done] = await done_tail.read(mine, count=1, settle=0.5)
     assert {LlmCallCompleted.model_validate_json(r.value).status for r in calls} == {"succeeded"}
     assert len(calls) == 2
     assert EvaluationCompleted.model_validate_json(done.value).calls == 2

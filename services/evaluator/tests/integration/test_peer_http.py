@@ -2,17 +2,10 @@
 refused connection reported as unreachable, and the ledger client's retry-once on a
 kept-alive connection the server closed."""
 
-import socket
-
 import pytest
 from aiohttp import web
 from evaluator.adapters.services import AiohttpPeer, PeerUnreachable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from rex_testkit.ports import free_port
 
 
 async def test_a_reply_is_read_whole_with_its_status_and_json() -> None:
@@ -26,7 +19,7 @@ async def test_a_reply_is_read_whole_with_its_status_and_json() -> None:
     app.router.add_post("/api/v1/budgets/reservations", reserve)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     peer = AiohttpPeer(timeout_s=5)
     try:
@@ -46,6 +39,6 @@ async def test_a_peer_that_is_not_listening_is_unreachable() -> None:
     peer = AiohttpPeer(timeout_s=2)
     try:
         with pytest.raises(PeerUnreachable):
-            await peer.request("GET", f"http://127.0.0.1:{_free_port()}/health")
+            await peer.request("GET", f"http://127.0.0.1:{free_port()}/health")
     finally:
         await peer.aclose()

@@ -70,7 +70,9 @@ async def test_cancel_stops_the_run_settles_and_announces_it(
     assert cancel.status_code == 202
     result = await wait_finished(evaluator.http, evaluation_id, headers)
     assert result["status"] == "cancelled" and result["rows_done"] < 20
-    [record] = await done_tail.collect(lambda r: evaluation_id.encode() in (r.value or b""), 1)
+    [record] = await done_tail.read(
+        lambda r: evaluation_id.encode() in (r.value or b""), count=1, settle=0.5
+    )
     event = EvaluationCompleted.model_validate_json(record.value)
     assert event.status == "cancelled" and event.calls == result["calls"]
 

@@ -46,7 +46,7 @@ async def test_durable_and_buffered_sinks_publish_every_event_once(
     for event in events[3:]:
         await buffered.emit(event)
     await buffered.close()
-    got = await calls.collect(lambda r: org.encode() in (r.value or b""), want=6)
+    got = await calls.read(lambda r: org.encode() in (r.value or b""), count=6, settle=0.5)
     published = [LlmCallCompleted.model_validate_json(r.value) for r in got]
     assert sorted(str(e.call_id) for e in published) == sorted(str(e.call_id) for e in events)
     first = published[0]

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from evaluator.adapters.memory_store import InMemoryStore
 from evaluator.adapters.services import ServiceUnavailable
 from evaluator.background import RunScheduler
 from evaluator.bootstrap import create_app
@@ -19,6 +18,7 @@ from evaluator.handlers import Gatekeeping
 from evaluator.ports import LlmClient
 from evaluator.runner import RunDeps, run_evaluation
 from fastapi import FastAPI
+from rex_testkit.evaluator.memory_store import InMemoryStore
 
 Headers = Callable[..., dict[str, str]]
 

@@ -1,19 +1,12 @@
-"""Real sinks (an aiosmtpd SMTP server, a local HTTP server as Slack) and a running notifier."""
+"""Real sinks (the test kit's SMTP server and HTTP server as Slack) and a running notifier."""
 
-import asyncio
 import ipaddress
-import json
-import socket
 import ssl
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -21,9 +14,7 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiokafka import AIOKafkaProducer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -34,166 +25,18 @@ from notifier.config import Settings
 from notifier.messages import EVENTS
 from rex_shared import topics
 from rex_shared.crypto import new_kek
-from rex_shared.kafka import ensure_topics, make_producer
-from rex_shared.testing.infra import Infra
-from rex_shared.testing.pg import service_database
+from rex_shared.kafka import commit_groups_at_end, ensure_topics, make_producer
+from rex_testkit import kafka as kafka_kit
+from rex_testkit.http_sink import HttpSink
+from rex_testkit.infra import Infra
+from rex_testkit.pg import service_database
+from rex_testkit.smtp_sink import SmtpSink
+from rex_testkit.waiting import eventually
 
 TOPIC = topics.BUDGET_THRESHOLD_CROSSED
 TOPICS = tuple(EVENTS)  # every topic the notifier consumes
 KEKS = new_kek("test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Collector:
-    """aiosmtpd handler keeping every accepted message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.arrivals: list[float] = []  # time.monotonic() of each message, in order
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.arrivals.append(time.monotonic())
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-
-class SmtpSink:
-    """A real SMTP server on a fixed free port that can be started late (to simulate outages);
-    `options` turn on STARTTLS or implicit TLS and required logins."""
-
-    def __init__(self, **options: Any) -> None:
-        self.port = free_port()
-        self._collector = _Collector()
-        self._controller: Controller | None = None
-        self._options = options
-        self.logins: list[tuple[str, str]] = []
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return self._collector.messages
-
-    @property
-    def arrivals(self) -> list[float]:
-        return self._collector.arrivals
-
-    def authenticate(self, _s: Any, _e: Any, _v: Any, mechanism: str, data: Any) -> AuthResult:
-        login, password = data.login.decode(), data.password.decode()
-        self.logins.append((login, password))
-        return AuthResult(success=(login, password) == self._options.get("login"))
-
-    def start(self) -> None:
-        kwargs: dict[str, Any] = {}
-        if "login" in self._options:
-            kwargs.update(authenticator=self.authenticate, auth_required=True)
-        if self._options.get("starttls"):
-            kwargs.update(tls_context=self._options["starttls"], require_starttls=True)
-        if self._options.get("tls"):
-            # aiosmtpd counts only STARTTLS as TLS for AUTH; this connection is TLS throughout
-            # (the test filters the warning aiosmtpd gives for each connection).
-            kwargs.update(ssl_context=self._options["tls"], auth_require_tls=False)
-        self._controller = Controller(
-            self._collector, hostname="127.0.0.1", port=self.port, **kwargs
-        )
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def matching(self, token: str) -> list[EmailMessage]:
-        """Messages whose subject mentions `token` (other tests' events may arrive too)."""
-        return [m for m in self._collector.messages if token in str(m["Subject"])]
-
-
-Responder = Callable[[dict[str, Any]], tuple[int, dict[str, str]]]
-
-
-@dataclass(frozen=True)
-class Posted:
-    """One request as the sink saw it, and what it answered."""
-
-    at: float
-    path: str
-    headers: dict[str, str]
-    raw: bytes
-    status: int
-
-    @property
-    def body(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.raw)
-        return parsed
-
-
-@dataclass
-class SlackSink:
-    """A local HTTP server standing in for Slack or a webhook receiver; answers as `respond`
-    says (given the JSON body; `inspect` sees the whole request first)."""
-
-    respond: Responder = lambda _: (200, {})
-    inspect: Callable[[Posted], int | None] = lambda _: None
-    echo_path: bool = False  # error replies quote the path called (as some servers do)
-    requests: list[Posted] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/XXXX"
-
-    @property
-    def posts(self) -> list[tuple[float, dict[str, Any], int]]:
-        return [(p.at, p.body, p.status) for p in self.requests]
-
-    def matching(self, token: str, status: int | None = None) -> list[tuple[float, int]]:
-        """(time, answered status) of the POSTs whose payload mentions `token`."""
-        return [
-            (p.at, p.status) for p in self.requests
-            if token in p.raw.decode() and (status is None or p.status == status)
-        ]  # fmt: skip
-
-    def received(self, token: str) -> list[Posted]:
-        """The accepted (2xx) POSTs whose payload mentions `token`."""
-        return [p for p in self.requests if token in p.raw.decode() and p.status < 300]
-
-
-def _handler(sink: SlackSink) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            seen = Posted(time.monotonic(), self.path, dict(self.headers), raw, 0)
-            status, headers = sink.respond(json.loads(raw))
-            status = sink.inspect(seen) or status
-            sink.requests.append(Posted(seen.at, seen.path, seen.headers, raw, status))
-            payload = b"ok" if status == 200 else b"invalid_payload"
-            if status != 200 and sink.echo_path:
-                payload += f" for {self.path}".encode()
-            self.send_response(status)
-            for name, value in {**headers, "Content-Length": str(len(payload))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    return Handler
-
-
-def _serve(sink: SlackSink) -> Iterator[SlackSink]:
-    sink.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(sink))
-    thread = threading.Thread(target=sink.server.serve_forever, daemon=True)
-    thread.start()
-    yield sink
-    sink.server.shutdown()
-    sink.server.server_close()
+SLACK_PATH = "/services/T000/B000/XXXX"
 
 
 @pytest.fixture
@@ -287,14 +130,17 @@ def smtp_down() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackSink]:
-    yield from _serve(SlackSink())
+def slack() -> Iterator[HttpSink]:
+    """A local HTTP server standing in for Slack."""
+    with HttpSink(path=SLACK_PATH) as sink:
+        yield sink
 
 
 @pytest.fixture
-def webhook() -> Iterator[SlackSink]:
+def webhook() -> Iterator[HttpSink]:
     """A second local HTTP server, as a signed-webhook receiver."""
-    yield from _serve(SlackSink())
+    with HttpSink(path=SLACK_PATH) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")
@@ -334,35 +180,10 @@ async def org(pool: asyncpg.Pool) -> AsyncIterator[str]:
     await pool.execute("DELETE FROM channels WHERE org_id = $1", org_id)
 
 
-async def _group_at_end(bootstrap: str, group: str, producer: AIOKafkaProducer) -> None:
-    # A fresh group for each app, committed at the end of the topic: the app sees only events
-    # published from now on, not the topic's history or another session's backlog.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)  # fmt: skip
-    await consumer.start()
-    try:
-        parts = [
-            TopicPartition(topic, p)
-            for topic in TOPICS
-            for p in await producer.partitions_for(topic)
-        ]
-        consumer.assign(parts)
-        ends = await consumer.end_offsets(parts)
-        await consumer.commit(dict(ends))
-    finally:
-        await consumer.stop()
-
-
 @pytest.fixture
-def fresh_group(infra: Infra, producer: AIOKafkaProducer) -> Callable[[], Awaitable[str]]:
-    """A new consumer group committed at the end of every budget topic."""
-
-    async def make() -> str:
-        group = f"notifier-test-{uuid4().hex[:10]}"
-        await _group_at_end(infra.kafka_bootstrap, group, producer)
-        return group
-
-    return make
+def fresh_group(infra: Infra) -> Callable[[], Awaitable[str]]:
+    """A new consumer group committed at the end of every topic the notifier reads."""
+    return partial(kafka_kit.fresh_group, infra.kafka_bootstrap, TOPICS, prefix="notifier-test")
 
 
 @pytest.fixture(scope="session")
@@ -394,7 +215,9 @@ async def run_notifier(
     ) -> AsyncIterator[Running]:
         group = group or f"notifier-test-{uuid4().hex[:10]}"
         groups.add(group)
-        await _group_at_end(infra.kafka_bootstrap, group, producer)
+        # A group of its own, committed at the topics' end: the app sees only events published
+        # from now on, not the topics' history or another session's backlog.
+        await commit_groups_at_end(infra.kafka_bootstrap, [group], TOPICS)
         values: dict[str, Any] = dict(
             env="test", database_url=notifier_dsn, kafka_bootstrap=infra.kafka_bootstrap,
             jwt_secret=jwt_secret, consumer_group=group, channel_name=group,
@@ -417,21 +240,7 @@ async def run_notifier(
     await pool.execute("DELETE FROM deliveries WHERE channel_key = ANY($1::text[])", keys)
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 20.0
-) -> None:
-    """Wait until `check()` holds, polling; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
 @pytest.fixture
-def wait_for() -> Callable[..., Awaitable[None]]:
-    return eventually
+def wait_for() -> Callable[..., Awaitable[object]]:
+    """`eventually`, waiting 20 s unless told otherwise."""
+    return partial(eventually, within=20.0)

@@ -5,7 +5,6 @@ the server had already taken before the kill."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,11 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from notifier.domain.samples import threshold_crossed
 from rex_shared import cloudevents
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
+from rex_testkit.ports import free_port
 
 ALERTS = 500
 Headers = Callable[..., dict[str, str]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(

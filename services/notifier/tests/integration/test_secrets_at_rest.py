@@ -16,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from notifier.domain.samples import threshold_crossed
 from rex_shared import cloudevents
-from rex_shared.testing.infra import Infra
+from rex_testkit.infra import Infra
 
 Headers = Callable[..., dict[str, str]]
 Wait = Callable[..., Awaitable[None]]

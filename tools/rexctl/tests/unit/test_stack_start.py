@@ -1,23 +1,17 @@
 """A process that does not come up in time is stopped, not left running unwatched."""
 
-import socket
 import sys
 from pathlib import Path
 
 import psutil
 import pytest
+from rex_testkit.ports import free_port
 from rexctl.stack import Proc, Stack, StackError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_process_not_ready_in_time_is_stopped(tmp_path: Path) -> None:
     stack = Stack(home=tmp_path)
-    port = _free_port()
+    port = free_port()
     never_ready = Proc(
         "sleeper",
         [sys.executable, "-c", "import time; time.sleep(120)"],

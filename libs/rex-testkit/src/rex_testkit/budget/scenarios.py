@@ -15,13 +15,14 @@ from uuid import UUID, uuid4, uuid5
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from budget.domain.exact import exact
 from rex_shared import cloudevents, topics
 from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.events import REX_NAMESPACE, CostComponents, LlmCostRecorded, Usage
 from rex_shared.kafka import make_producer
 
-from budget.domain.exact import exact
-from budget.harness import ScratchDatabase, ServeProcess, group_at_end, migrations_dir
+from rex_testkit.budget.harness import ScratchDatabase, ServeProcess, migrations_dir
+from rex_testkit.kafka import fresh_group
 
 USERS, PROJECTS = 5, 2
 BUDGETS = {
@@ -158,7 +159,7 @@ async def run_exactness(
     try:
         org = f"org-exact-{uuid4().hex[:8]}"
         ids = await _seed(conn, org)
-        group = await group_at_end(bootstrap, topics.LLM_COST_RECORDED, prefix="budget-exact")
+        group = await fresh_group(bootstrap, [topics.LLM_COST_RECORDED], prefix="budget-exact")
         env = {
             "REX_BUDGET_DATABASE_URL": scratch.dsn,
             "REX_KAFKA_BOOTSTRAP": bootstrap,

@@ -1,7 +1,8 @@
 """Provision and migrate a service schema on the test PostgreSQL."""
 
 from rex_shared.db import migrate, provision
-from rex_shared.testing.infra import Infra, repo_root
+
+from rex_testkit.infra import Infra, repo_root
 
 
 async def service_database(infra: Infra, *, service: str, schema: str) -> str:

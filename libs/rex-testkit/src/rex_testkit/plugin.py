@@ -5,9 +5,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from rex_shared.auth import JwtVerifier
-from rex_shared.testing import infra as infra_mod
+
+from rex_testkit import infra as infra_mod
 
 TIERS = ("unit", "wiring", "integration", "e2e")
 

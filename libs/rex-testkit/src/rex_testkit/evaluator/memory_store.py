@@ -1,12 +1,10 @@
-"""In-memory storage with the same semantics as PostgreSQL, for wiring tests and dry runs."""
+"""In-memory evaluator storage with the same semantics as PostgreSQL, for wiring tests."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
-
-from rex_shared.events import Contract, EvaluationCompleted
 
 from evaluator.domain.model import TERMINAL, Evaluation, MetricOutcome, ResultSummary, Row
 from evaluator.ports import (
@@ -18,6 +16,7 @@ from evaluator.ports import (
     Summaries,
     Unit,
 )
+from rex_shared.events import Contract, EvaluationCompleted
 
 
 @dataclass

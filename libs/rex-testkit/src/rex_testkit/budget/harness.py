@@ -1,10 +1,9 @@
-"""A real `python -m budget serve` process, for crash tests and benchmarks (not for serving)."""
+"""A real `python -m budget serve` process on a scratch database, for crash tests and benchmarks."""
 
 import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,31 +15,16 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+from budget.config import SCHEMA, SERVICE
 from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import migrate, provision
-from rex_shared.kafka import commit_groups_at_end, ensure_topics
 
-from budget.config import SCHEMA, SERVICE
+from rex_testkit.infra import repo_root
+from rex_testkit.kafka import fresh_group
+from rex_testkit.ports import free_port
 
 ROLE, PASSWORD = "rex_budget", "budget"  # the local convention (docs/CONVENTIONS.md)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def group_at_end(bootstrap: str, topic: str, prefix: str = "budget-harness") -> str:
-    """A fresh consumer group whose committed offsets are `topic`'s current end: it reads
-    only what is published from now on."""
-    group = f"{prefix}-{uuid4().hex[:8]}"
-    await ensure_topics(bootstrap, [topic])
-    await commit_groups_at_end(bootstrap, [group], [topic])
-    return group
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -86,10 +70,7 @@ class ScratchDatabase:
 
 def migrations_dir() -> Path:
     """`migrations/budget` of this repository."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "migrations" / SERVICE).is_dir():
-            return parent / "migrations" / SERVICE
-    raise FileNotFoundError("migrations/budget")
+    return repo_root() / "migrations" / SERVICE
 
 
 @dataclass
@@ -167,7 +148,7 @@ async def local_service(
     at the end of `llm.cost.recorded`; everything is removed afterwards."""
     database = await ScratchDatabase.create(admin_dsn, migrations_dir())
     secret = secrets.token_urlsafe(48)
-    group = await group_at_end(bootstrap, topics.LLM_COST_RECORDED, prefix="budget-bench")
+    group = await fresh_group(bootstrap, [topics.LLM_COST_RECORDED], prefix="budget-bench")
     process = ServeProcess(
         {
             "REX_BUDGET_DATABASE_URL": database.dsn,

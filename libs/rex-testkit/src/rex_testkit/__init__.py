@@ -1,0 +1,1 @@
+"""Test kit: the pytest plugin, fixtures, sinks and harnesses shared by tests and benchmarks."""

@@ -1,1 +1,0 @@
-"""Test support: infrastructure fixtures and helpers shared by every service's tests."""
