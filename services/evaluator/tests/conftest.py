@@ -15,10 +15,10 @@ import openai
 import pytest
 from evaluator.adapters.llm_anthropic import AnthropicMessages
 from evaluator.adapters.llm_openai import OpenAiChat
-from evaluator.adapters.services import Quote, Refused, Reservation
-from evaluator.estimates import Estimate, estimate_cost
-from evaluator.handlers import Gatekeeping, SubmitEvaluation
-from evaluator.ports import LlmClient
+from evaluator.domain.model import Quote, Reservation
+from evaluator.handlers.estimates import Estimate, estimate_cost
+from evaluator.handlers.evaluations import Gatekeeping, SubmitEvaluation
+from evaluator.ports import LlmClient, Refused
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 from llm_sim.app import create_app as create_sim

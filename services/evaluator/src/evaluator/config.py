@@ -10,6 +10,7 @@ from rex_shared.settings import ServiceSettings
 
 SCHEMA = "evaluator"
 SOURCE = "rex/evaluator"
+QUEUED_CHANNEL = "rex_evaluator_queued"  # NOTIFY payload: the id of an evaluation to run
 SIM_API_KEY = "sim-key"  # the simulator accepts any key; the SDKs insist on one
 OPENAI_URL = "https://api.openai.com/v1"
 ANTHROPIC_URL = "https://api.anthropic.com"

@@ -1,16 +1,26 @@
 """The interfaces handlers depend on; adapters implement them, tests fake them."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
-from rex_shared.events import EvaluationCompleted, LlmCallCompleted
+from rex_shared.events import EvaluationCompleted, LlmCallCompleted, Usage
 from rex_tracking import CallContext
 
-from evaluator.domain.model import Evaluation, MetricOutcome, ResultSummary, Row
+from evaluator.domain.model import (
+    Dataset,
+    Evaluation,
+    KeyInfo,
+    MetricOutcome,
+    Quote,
+    Reservation,
+    ResultSummary,
+    Row,
+)
+from evaluator.domain.predict import Step
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,7 @@ class Unit:
     metric: str
 
 
-Summaries = tuple[list[ResultSummary], dict[str, int]]
-"""The stored results, and the number of judge calls per metric."""
+Summaries = tuple[list[ResultSummary], dict[str, int]]  # the results, judge calls per metric
 
 
 class RunStore(Protocol):
@@ -150,9 +159,7 @@ class EvaluationRepo(Protocol):
 
     async def get(
         self, org_id: str, evaluation_id: UUID, user_id: str | None = None
-    ) -> EvaluationState | None:
-        """The evaluation (of `user_id` only, when given)."""
-        ...
+    ) -> EvaluationState | None: ...  # of `user_id` only, when given
 
     async def results(self, evaluation_id: UUID) -> list[RowResult]: ...
 
@@ -167,3 +174,76 @@ class EvaluationRepo(Protocol):
     async def request_cancel(self, org_id: str, evaluation_id: UUID) -> bool:
         """Flag a queued or running evaluation to stop; False when it already ended."""
         ...
+
+
+class ServiceUnavailable(Exception):
+    """The ledger or the budget service did not answer usably."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service} unavailable: {reason}")
+        self.service, self.reason = service, reason
+
+
+class Refused(Exception):
+    """The service answered with an error envelope the caller must pass on (4xx)."""
+
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", "refused"))
+        self.status, self.error = status, error
+
+
+class Quoter(Protocol):
+    async def estimate(
+        self, *, org_id: str, user_id: str, provider: str, model: str, usage: Usage
+    ) -> Quote: ...
+
+
+class Ledger(Quoter, Protocol):
+    async def evaluation_costs(  # None: nothing recorded yet
+        self, *, org_id: str, user_id: str, evaluation_id: UUID
+    ) -> dict[str, Any] | None: ...
+
+
+History = Callable[[str], Awaitable[Mapping[Step, Decimal]]]  # a model's learned step ratios
+
+
+class Budget(Protocol):
+    """The budget service: hold an evaluation's estimated cost, give the hold back."""
+
+    async def reserve(
+        self,
+        *,
+        org_id: str,
+        user_id: str,
+        project_id: str,
+        estimated_cost: Decimal,
+        evaluation_id: UUID,
+    ) -> Reservation: ...
+
+    async def settle(self, *, org_id: str, user_id: str, reservation_id: str) -> None: ...
+
+
+class DatasetRepo(Protocol):
+    async def create(self, dataset: Dataset) -> None: ...
+
+    async def get(self, org_id: str, dataset_id: UUID, *, with_rows: bool) -> Dataset | None: ...
+
+    async def list(
+        self, org_id: str, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[Dataset]: ...
+
+
+class KeyRepo(Protocol):
+    async def put(self, org_id: str, provider: str, key: str, *, by: str) -> KeyInfo: ...
+
+    async def list(self, org_id: str) -> list[KeyInfo]: ...
+
+    async def delete(self, org_id: str, provider: str) -> bool: ...
+
+    async def rotate(self, org_id: str) -> int: ...
+
+
+class Leases(Protocol):  # this instance's leases on the runs it holds
+    async def renew(self, ids: list[UUID]) -> None: ...
+    async def resumable(self, limit: int = 100) -> list[UUID]: ...
+    async def unsettled(self, limit: int = 100) -> list[Evaluation]: ...

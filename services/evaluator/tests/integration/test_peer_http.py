@@ -4,7 +4,7 @@ kept-alive connection the server closed."""
 
 import pytest
 from aiohttp import web
-from evaluator.adapters.services import AiohttpPeer, PeerUnreachable
+from evaluator.adapters.peer_http import AiohttpPeer, PeerUnreachable
 from rex_testkit.ports import free_port
 
 

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from evaluator.adapters.services import HttpxPeer, LedgerClient, ServiceTokens, ServiceUnavailable
+from evaluator.adapters.ledger_client import LedgerClient
+from evaluator.adapters.peer_http import HttpxPeer, ServiceTokens
+from evaluator.ports import ServiceUnavailable
 from rex_shared.auth import JwtVerifier
 from rex_shared.events import Usage
 

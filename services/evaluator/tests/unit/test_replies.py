@@ -9,11 +9,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from evaluator.adapters.dataset_repo import Dataset
-from evaluator.adapters.key_repo import KeyInfo
-from evaluator.domain.model import Evaluation, Judge, Row
-from evaluator.entrypoints import replies, views
-from evaluator.estimates import Estimate, estimate_cost
+from evaluator.domain.model import Dataset, Evaluation, Judge, KeyInfo, Row
+from evaluator.entrypoints.http import replies, views
+from evaluator.handlers.estimates import Estimate, estimate_cost
 from evaluator.ports import EvaluationState, RowResult
 from pydantic import BaseModel, ValidationError
 from rex_shared.api import Envelope, ok

@@ -2,7 +2,7 @@
 
 import secrets
 
-from evaluator.adapters.services import ServiceTokens
+from evaluator.adapters.peer_http import ServiceTokens
 from rex_shared.auth import JwtVerifier
 
 

@@ -9,14 +9,12 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from evaluator.adapters.services import ServiceUnavailable
-from evaluator.background import RunScheduler
-from evaluator.bootstrap import create_app
+from evaluator.bootstrap import Deps, create_app
 from evaluator.config import Settings
-from evaluator.entrypoints.api import ApiDeps
-from evaluator.handlers import Gatekeeping
-from evaluator.ports import LlmClient
-from evaluator.runner import RunDeps, run_evaluation
+from evaluator.entrypoints.workers import RunScheduler
+from evaluator.handlers.evaluations import Gatekeeping
+from evaluator.handlers.runs import RunDeps, run_evaluation
+from evaluator.ports import LlmClient, ServiceUnavailable
 from fastapi import FastAPI
 from rex_testkit.evaluator.memory_store import InMemoryStore
 
@@ -39,9 +37,8 @@ async def scheduler(
 def app(
     jwt_secret: str, store: InMemoryStore, scheduler: RunScheduler, gates: Gatekeeping
 ) -> FastAPI:
-    app = create_app(Settings(jwt_secret=jwt_secret, env="test"))  # type: ignore[arg-type]
-    app.state.runtime.api = ApiDeps(store, scheduler.submit, max_rows=20, gates=gates)
-    return app
+    deps = Deps(store, scheduler.submit, max_rows=20, gates=gates)
+    return create_app(Settings(jwt_secret=jwt_secret, env="test"), deps=deps)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -291,8 +288,8 @@ async def test_an_unreachable_budget_service_fails_closed_unless_told_otherwise(
     gates: Gatekeeping,
     fail_open: bool,
 ) -> None:
-    deps = app.state.runtime.api
-    app.state.runtime.api = replace(deps, gates=replace(gates, budget=_Away(), fail_open=fail_open))
+    deps = app.state.deps
+    app.state.deps = replace(deps, gates=replace(gates, budget=_Away(), fail_open=fail_open))
     reply = await client.post("/api/v1/evaluations", json=_body(rows), headers=auth_headers(org))
     if fail_open:
         assert reply.status_code == 202

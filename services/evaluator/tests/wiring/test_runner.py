@@ -8,10 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from evaluator.domain.model import Judge, MetricOutcome, Row
-from evaluator.estimates import Estimate
-from evaluator.handlers import Gatekeeping, SubmitEvaluation, submit_evaluation
+from evaluator.handlers.estimates import Estimate
+from evaluator.handlers.evaluations import Gatekeeping, SubmitEvaluation, submit_evaluation
+from evaluator.handlers.runs import RunDeps, run_evaluation
 from evaluator.ports import ChatRequest, LlmClient, LlmReply, Unit
-from evaluator.runner import RunDeps, run_evaluation
 from rex_shared.events import EvaluationCompleted, LlmCallCompleted
 from rex_testkit.evaluator.memory_store import InMemoryStore
 from rex_tracking import CallContext

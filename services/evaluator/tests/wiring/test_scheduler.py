@@ -3,7 +3,7 @@
 import asyncio
 from uuid import UUID, uuid4
 
-from evaluator.background import RunScheduler
+from evaluator.entrypoints.workers import RunScheduler
 
 
 async def test_at_most_max_active_runs_run_at_once_and_the_rest_follow() -> None:

@@ -1,26 +1,13 @@
 """Datasets in PostgreSQL, scoped to an organization (row-level security)."""
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from evaluator.adapters.pg import transaction
-from evaluator.domain.model import Row
-
-
-@dataclass(frozen=True)
-class Dataset:
-    id: UUID
-    org_id: str
-    user_id: str
-    name: str
-    rows_total: int
-    size_bytes: int
-    created_at: datetime
-    rows: tuple[Row, ...] = ()
+from evaluator.domain.model import Dataset, Row
 
 
 def _row_json(row: Row) -> dict[str, object]:

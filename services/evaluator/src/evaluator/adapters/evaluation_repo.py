@@ -11,7 +11,7 @@ import asyncpg
 
 from evaluator.adapters.pg import transaction
 from evaluator.adapters.rows import state_from
-from evaluator.background import QUEUED_CHANNEL
+from evaluator.config import QUEUED_CHANNEL
 from evaluator.domain.model import Evaluation, Row
 from evaluator.ports import EvaluationState, RowResult
 

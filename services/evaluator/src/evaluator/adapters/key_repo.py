@@ -1,22 +1,11 @@
 """Organizations' provider API keys, sealed with AES-256-GCM; only the last four characters
 are ever shown. The ciphertext is bound to (org, provider), so a copied row does not open."""
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import asyncpg
 from rex_shared.crypto import SecretBox, last4
 
 from evaluator.adapters.pg import transaction
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    provider: str
-    last4: str
-    kek_id: str
-    updated_by: str
-    updated_at: datetime
+from evaluator.domain.model import KeyInfo
 
 
 def context(org_id: str, provider: str) -> str:

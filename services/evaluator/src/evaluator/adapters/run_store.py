@@ -7,26 +7,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import asyncpg
-from rex_shared import cloudevents
 from rex_shared.events import EvaluationCompleted
 from rex_shared.outbox import OUTBOX_INSERT, RelayWaker, channel, outbox_row
-from rex_tracking import outgoing
 
 from evaluator.adapters.pg import Conn, transaction
 from evaluator.adapters.rows import evaluation_from, row_from
-from evaluator.config import SCHEMA, SOURCE
+from evaluator.config import SCHEMA
 from evaluator.domain.model import MetricOutcome, ResultSummary
+from evaluator.events import call_cloudevent, completed_cloudevent
 from evaluator.ports import JudgeCall, RunPlan, StoredReply, Summaries, Unit
-
-# evaluation.completed ids are derived from the evaluation, so a re-sent event is the same one.
-_COMPLETED_NS = UUID("6f1c1b7e-3d0a-5d2e-9a57-2f6f0f6b7c11")
-
-
-def completed_event_id(evaluation_id: UUID) -> str:
-    return str(uuid5(_COMPLETED_NS, f"evaluation.completed:{evaluation_id}"))
 
 
 class PgRunStore:
@@ -140,14 +132,7 @@ class PgRunStore:
                 event.rows_done,
             )
             # Only the run that completes it announces it.
-            outgoing_event = cloudevents.build(
-                event,
-                source=SOURCE,
-                key=event.org_id,
-                event_id=completed_event_id(evaluation_id),
-                time=event.completed_at,
-            )
-            await conn.execute(OUTBOX_INSERT, *outbox_row(outgoing_event))
+            await conn.execute(OUTBOX_INSERT, *outbox_row(completed_cloudevent(event)))
         self._waker.wake()  # committed (or nothing to announce): the relay looks
 
 
@@ -221,7 +206,7 @@ async def insert_call(conn: Conn, call: JudgeCall) -> bool:
     """Store a paid call with its event (one round trip; on its own or inside the run loop's
     transaction); True when the evaluation was asked to cancel. Wake the relay after the
     commit (RelayWaker)."""
-    args = call_args(call) + outbox_row(outgoing(call.reply.event, source=SOURCE))
+    args = call_args(call) + outbox_row(call_cloudevent(call.reply.event))
     return bool(await conn.fetchval(INSERT_CALL_AND_EVENT, *args))
 
 

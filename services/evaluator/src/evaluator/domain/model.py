@@ -95,3 +95,45 @@ class ResultSummary:
     metric: str
     status: ResultStatus
     score: Decimal | None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An uploaded dataset (its rows only when asked for)."""
+
+    id: UUID
+    org_id: str
+    user_id: str
+    name: str
+    rows_total: int
+    size_bytes: int
+    created_at: datetime
+    rows: tuple[Row, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """An organization's provider key as shown: never the key, only its last four characters."""
+
+    provider: str
+    last4: str
+    kek_id: str
+    updated_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The ledger's price of one call's usage."""
+
+    total: Decimal
+    price_id: str | None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A budget hold on an evaluation's estimated cost, with the budgets' warnings."""
+
+    id: str
+    held_amount: Decimal
+    warnings: list[dict[str, Any]]

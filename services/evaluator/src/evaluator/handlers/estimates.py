@@ -1,27 +1,17 @@
 """An evaluation's predicted cost: usage forecast per metric step, priced by the ledger."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from rex_shared.events import Usage
 from rex_shared.money import to_str
 
-from evaluator.adapters.services import Quote
 from evaluator.domain.metrics import METRICS
-from evaluator.domain.model import Judge, Row
-from evaluator.domain.predict import INPUT, Step, StepTotals, TokenCounter, forecast_usage
-
-
-class Quoter(Protocol):
-    async def estimate(
-        self, *, org_id: str, user_id: str, provider: str, model: str, usage: Usage
-    ) -> Quote: ...
-
-
-History = Callable[[str], Awaitable[Mapping[Step, Decimal]]]
+from evaluator.domain.model import Judge, Quote, Row
+from evaluator.domain.predict import INPUT, StepTotals, TokenCounter, forecast_usage
+from evaluator.ports import History, Quoter
 
 
 @dataclass(frozen=True)

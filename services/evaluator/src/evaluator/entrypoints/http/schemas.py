@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from evaluator.domain.model import Judge, Row
-from evaluator.handlers import SubmitEvaluation
+from evaluator.handlers.evaluations import SubmitEvaluation
 
 _TEXT = 100_000  # characters per field: generous for RAG contexts, bounded for the database
 

@@ -1,16 +1,26 @@
-"""Evaluation runs as background tasks, held so that shutdown can stop them cleanly, and the
-upkeep that makes them survive restarts: lease renewal, resuming, settling."""
+"""The evaluator's background loops: evaluation runs as tasks (held so that shutdown can stop
+them cleanly), the upkeep that makes them survive restarts (lease renewal, resuming, settling)
+and the outbox relay that publishes what the runs stored."""
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
+from rex_shared import topics
+from rex_shared.kafka import ensure_topics, make_producer
+from rex_shared.outbox import OutboxRelay
 
+from evaluator.adapters.lease_repo import PgRunLeases
+from evaluator.adapters.run_store import PgRunStore
+from evaluator.config import QUEUED_CHANNEL, SCHEMA
 from evaluator.domain.model import Evaluation
+from evaluator.ports import Leases
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +85,6 @@ class RunScheduler:
                 await task
 
 
-class Leases(Protocol):
-    async def renew(self, ids: list[UUID]) -> None: ...
-    async def resumable(self, limit: int = 100) -> list[UUID]: ...
-    async def unsettled(self, limit: int = 100) -> list[Evaluation]: ...
-
-
-QUEUED_CHANNEL = "rex_evaluator_queued"  # payload: the id of an evaluation to run
-
-
 class Upkeep:
     """Runs evaluations as soon as any instance queues one (LISTEN), and every `interval_s`
     renews this instance's leases, resumes runs nobody holds (after a restart or a crash),
@@ -140,3 +141,69 @@ class Upkeep:
             except Exception as exc:  # the database away: try again next round
                 log.warning("evaluator upkeep failed: %s", exc)
             await asyncio.sleep(self._interval)
+
+
+PRODUCES = (topics.LLM_CALL_COMPLETED, topics.EVALUATION_COMPLETED)
+
+
+class Publishing:
+    """The outbox relay and its producer, connected in the background: until Kafka answers,
+    events wait in the outbox, none are lost."""
+
+    def __init__(self, pool: asyncpg.Pool, bootstrap: str, partitions: int) -> None:
+        self._pool, self._bootstrap, self._partitions = pool, bootstrap, partitions
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name="evaluator-kafka")
+
+    async def _connect(self) -> None:
+        delay = 0.5
+        while True:
+            producer = make_producer(self._bootstrap, client_id="rex-evaluator")
+            try:
+                await ensure_topics(self._bootstrap, PRODUCES, partitions=self._partitions)
+                await producer.start()
+                break
+            except Exception as exc:
+                await producer.stop()
+                log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self.producer = producer
+        self.relay = OutboxRelay(self._pool, producer, schema=SCHEMA)
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        if self.relay:
+            await self.relay.stop()
+        if self.producer:
+            await self.producer.stop()
+
+
+@dataclass
+class RunWorkers:
+    """This instance's runs and their upkeep, stopped in order at shutdown."""
+
+    scheduler: RunScheduler
+    upkeep: Upkeep
+    halt: asyncio.Event
+    leases: PgRunLeases
+    store: PgRunStore
+
+    async def stop(self, grace_s: float) -> None:
+        """Upkeep first, then runs (calls in flight are paid for: they are stored), then the
+        leases given back so that a restarted instance resumes at once."""
+        await self.upkeep.stop()
+        self.halt.set()  # no new judge calls
+        await self.scheduler.drain(grace_s)
+        await self.scheduler.stop()
+        with suppress(Exception):
+            await self.leases.release()
+        await self.store.close()

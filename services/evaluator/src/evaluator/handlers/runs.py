@@ -15,15 +15,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from rex_shared.clock import utcnow
-from rex_shared.events import EvaluationCompleted
 from rex_tracking import CallContext
 
-from evaluator.domain.aggregate import final_status, metric_means, metric_totals, rows_done
+from evaluator.domain.aggregate import final_status, metric_means
 from evaluator.domain.judge_json import MalformedJudgeOutput
 from evaluator.domain.metrics import METRICS, Metric
 from evaluator.domain.model import Evaluation, JudgePrompt, MetricOutcome, Row
 from evaluator.domain.predict import TokenCounter
+from evaluator.events import evaluation_completed
 from evaluator.ports import (
+    Budget,
     ChatRequest,
     ClientSource,
     JudgeCall,
@@ -200,21 +201,22 @@ async def finish(evaluation: Evaluation, *, deps: RunDeps, aborted: str | None =
     """Aggregate the stored results, complete the evaluation with its event, settle."""
     results, calls = await deps.store.summaries(evaluation.id)
     status, error = ("failed", aborted) if aborted else final_status(results)
-    event = EvaluationCompleted(
-        evaluation_id=evaluation.id,
-        org_id=evaluation.org_id,
-        project_id=evaluation.project_id,
-        user_id=evaluation.user_id,
-        status=status,
-        rows_total=evaluation.rows_total,
-        rows_done=rows_done(evaluation.metrics, results),
-        calls=sum(calls.values()),
-        estimated_cost=evaluation.estimated_cost,
-        metrics=metric_totals(evaluation.metrics, results, calls),
-        completed_at=deps.now(),
-    )
+    event = evaluation_completed(evaluation, status, results, calls, deps.now())
     await deps.store.finish(evaluation.id, event, metric_means(evaluation.metrics, results), error)
     try:
         await deps.settle(evaluation)
     except Exception as exc:  # the settler loop tries again later
         log.warning("settling evaluation %s failed: %s", evaluation.id, exc)
+
+
+async def settle_reservation(
+    evaluation: Evaluation, *, budget: Budget, mark_settled: Callable[[UUID], Awaitable[None]]
+) -> None:
+    """Give an ended evaluation's budget hold back, then remember it is settled."""
+    if evaluation.reservation_id:
+        await budget.settle(
+            org_id=evaluation.org_id,
+            user_id=evaluation.user_id,
+            reservation_id=evaluation.reservation_id,
+        )
+    await mark_settled(evaluation.id)

@@ -1,4 +1,4 @@
-"""Commands the API hands over: plain functions of (command, dependencies)."""
+"""Evaluations: submit (check, predict, reserve, store), estimate, read, cancel."""
 
 import logging
 import time
@@ -6,17 +6,24 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid4
 
 from prometheus_client import Histogram
+from rex_shared.errors import Conflict, Invalid, NotFound
 
-from evaluator.adapters.services import Refused, Reservation, ServiceUnavailable
 from evaluator.domain.metrics.checks import row_problems, unknown_metrics
 from evaluator.domain.model import Evaluation, Judge, Row
-from evaluator.estimates import Estimate
-from evaluator.ports import EvaluationRepo
+from evaluator.handlers.estimates import Estimate
+from evaluator.handlers.peers import passed_on
+from evaluator.ports import (
+    Budget,
+    DatasetRepo,
+    EvaluationRepo,
+    EvaluationState,
+    Ledger,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +44,24 @@ def _phase(name: str) -> Iterator[None]:
         SUBMIT_PHASE.labels(name).observe(time.perf_counter() - started)
 
 
-class UnknownMetrics(Exception):
+class UnknownMetrics(Invalid):
     """Metric names no metric is registered under."""
 
     def __init__(self, names: list[str]) -> None:
-        super().__init__(f"unknown metric(s): {', '.join(names)}")
+        message = f"unknown metric(s): {', '.join(names)}"
+        super().__init__("UNKNOWN_METRIC", message, {"unknown": names})
         self.names = names
 
 
-class InvalidRows(Exception):
+class InvalidRows(Invalid):
     """Rows missing a field one of the metrics needs."""
 
     def __init__(self, problems: list[dict[str, object]]) -> None:
         first = problems[0]
-        super().__init__(
-            f"rows[{first['row']}].{first['field']} is required by {first['metric']}"
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        message = f"rows[{first['row']}].{first['field']} is required by {first['metric']}" + (
+            f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         )
+        super().__init__("VALIDATION_ERROR", message, {"problems": problems})
         self.problems = problems
 
 
@@ -71,20 +79,6 @@ class SubmitEvaluation:
     dataset_id: UUID | None = None
 
 
-class Budget(Protocol):
-    async def reserve(
-        self,
-        *,
-        org_id: str,
-        user_id: str,
-        project_id: str,
-        estimated_cost: Decimal,
-        evaluation_id: UUID,
-    ) -> Reservation: ...
-
-    async def settle(self, *, org_id: str, user_id: str, reservation_id: str) -> None: ...
-
-
 Estimator = Callable[[SubmitEvaluation], Awaitable[Estimate]]
 
 
@@ -96,6 +90,27 @@ class Gatekeeping:
     estimate: Estimator
     budget: Budget | None
     fail_open: bool = False
+
+
+async def dataset_rows(
+    datasets: DatasetRepo | None, org_id: str, dataset_id: UUID
+) -> tuple[Row, ...]:
+    """The rows of a stored dataset, to evaluate instead of rows in the request."""
+    found = await datasets.get(org_id, dataset_id, with_rows=True) if datasets else None
+    if found is None:
+        raise NotFound("dataset", code="DATASET_NOT_FOUND")
+    return found.rows
+
+
+def within(cmd: SubmitEvaluation, max_rows: int) -> SubmitEvaluation:
+    """`check`ed, and at most `max_rows` rows."""
+    if len(cmd.rows) > max_rows:
+        raise Invalid(
+            "VALIDATION_ERROR",
+            f"at most {max_rows} rows per evaluation",
+            {"rows": len(cmd.rows), "max_rows": max_rows},
+        )
+    return check(cmd)
 
 
 def check(cmd: SubmitEvaluation) -> SubmitEvaluation:
@@ -142,8 +157,21 @@ async def submit_evaluation(
 ) -> Evaluation:
     """Check, predict, reserve and store a new evaluation; the caller starts its run.
 
-    Raises Refused (e.g. 409 BUDGET_EXCEEDED from the budget service) or ServiceUnavailable."""
-    cmd = check(cmd)
+    A refusal of the ledger or the budget service (e.g. 409 BUDGET_EXCEEDED) is passed on;
+    either one away is Unavailable, unless the gates fail open."""
+    with passed_on():
+        return await _submit(check(cmd), repo, gates, now)
+
+
+async def estimate_evaluation(cmd: SubmitEvaluation, gates: Gatekeeping) -> Estimate:
+    """The predicted cost of `cmd` (checked already), priced by the ledger."""
+    with passed_on():
+        return await gates.estimate(cmd)
+
+
+async def _submit(
+    cmd: SubmitEvaluation, repo: EvaluationRepo, gates: Gatekeeping, now: datetime
+) -> Evaluation:
     with _phase("predict"):
         estimate, warnings = await _predict(cmd, gates)
     evaluation = Evaluation(
@@ -175,4 +203,38 @@ async def submit_evaluation(
     return evaluation
 
 
-__all__ = ["Refused", "ServiceUnavailable"]
+async def find(
+    repo: EvaluationRepo, org_id: str, evaluation_id: str, owner: str | None
+) -> EvaluationState:
+    """The evaluation (of `owner` only, when given); a malformed id names none."""
+    try:
+        key = UUID(evaluation_id)
+    except ValueError as exc:  # names no evaluation: 404, like one of another organization
+        raise NotFound("evaluation") from exc
+    found = await repo.get(org_id, key, owner)
+    if found is None:
+        raise NotFound("evaluation")
+    return found
+
+
+async def cancel(repo: EvaluationRepo, state: EvaluationState) -> None:
+    """Flag a queued or running evaluation to stop; Conflict when it already ended."""
+    evaluation = state.evaluation
+    if not await repo.request_cancel(evaluation.org_id, evaluation.id):
+        raise Conflict("EVALUATION_FINISHED", f"evaluation is {evaluation.status}")
+
+
+async def actual_cost(ledger: Ledger | None, state: EvaluationState) -> dict[str, Any]:
+    """What the ledger recorded for the evaluation so far (an error note if it is away)."""
+    if ledger is None:
+        return {"actual": None}
+    e = state.evaluation
+    try:
+        found = await ledger.evaluation_costs(
+            org_id=e.org_id, user_id=e.user_id, evaluation_id=e.id
+        )
+    except ServiceUnavailable as exc:
+        return {"actual": None, "actual_error": str(exc)}
+    if found is None:
+        return {"actual": "0", "ledger": None}
+    return {"actual": found.get("total_cost"), "ledger": found}

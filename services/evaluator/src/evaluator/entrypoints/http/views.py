@@ -6,10 +6,8 @@ from typing import Any
 
 from rex_shared.money import to_str
 
-from evaluator.adapters.dataset_repo import Dataset
-from evaluator.adapters.key_repo import KeyInfo
-from evaluator.domain.model import Evaluation, Judge
-from evaluator.estimates import Estimate
+from evaluator.domain.model import Dataset, Evaluation, Judge, KeyInfo
+from evaluator.handlers.estimates import Estimate
 from evaluator.ports import EvaluationState, RowResult
 
 

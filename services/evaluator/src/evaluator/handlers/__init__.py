@@ -1,0 +1,1 @@
+"""The evaluator's use cases, HTTP-free: evaluations, estimates, runs, datasets, provider keys."""
