@@ -54,7 +54,7 @@ def test_types_read_as_the_schema_says(prop: dict[str, object], text: str) -> No
 
 
 def test_the_sources_the_page_names_are_the_producers_constants() -> None:
-    from budget.outgoing import SOURCE as budget_source
+    from budget.events import SOURCE as budget_source
     from cost_ledger.domain.ledger import SOURCE as ledger_source
     from evaluator.config import SOURCE as evaluator_source
 
@@ -80,9 +80,9 @@ def test_a_call_event_is_keyed_and_identified_by_its_call_id() -> None:
 
 
 def test_the_evaluation_completed_namespace_on_the_page_is_the_evaluators() -> None:
-    from evaluator import events
+    from evaluator.adapters import run_store
 
-    assert str(events.COMPLETED_NS) in eventdocs.WIRE[topics.EVALUATION_COMPLETED][1]
+    assert str(run_store._COMPLETED_NS) in eventdocs.WIRE[topics.EVALUATION_COMPLETED][1]
 
 
 def test_the_dead_letter_headers_on_the_page_are_the_ones_sent() -> None:

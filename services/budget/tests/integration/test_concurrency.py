@@ -3,7 +3,6 @@
 import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
-from functools import partial
 from itertools import cycle, islice
 
 import asyncpg
@@ -12,9 +11,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from budget.adapters.pg import create_pool
-from budget.adapters.usage_repo import unit_of_work
-from budget.config import SCHEMA
-from budget.handlers import handle_cost_recorded
+from budget.bootstrap import cost_recorded_consumer
+from budget.config import SCHEMA, Settings
 from budget_it import cost_recorded
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer
@@ -41,17 +39,12 @@ def record(event: cloudevents.OutgoingEvent, offset: int) -> ConsumerRecord:
 
 @pytest.fixture
 async def instances(
-    budget_dsn: str, producer: AIOKafkaProducer
+    budget_dsn: str, settings: Settings, producer: AIOKafkaProducer
 ) -> AsyncIterator[list[BatchConsumer[LlmCostRecorded]]]:
     """Two consumers, each with its own pool, as two budget processes would have."""
     pools = [await create_pool(budget_dsn, schema=SCHEMA, max_size=4) for _ in range(2)]
     yield [
-        BatchConsumer(
-            name=f"budget-{i}",
-            model=LlmCostRecorded,
-            producer=producer,
-            handle=partial(handle_cost_recorded, unit_of_work=partial(unit_of_work, pool)),
-        )
+        cost_recorded_consumer(settings, pool, producer, name=f"budget-{i}")
         for i, pool in enumerate(pools)
     ]
     for pool in pools:

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from budget.entrypoints.schemas import BudgetIn, BudgetUpdate
+from budget.entrypoints.http.schemas import BudgetIn, BudgetUpdate
 from pydantic import ValidationError
 
 VALID: dict[str, Any] = {

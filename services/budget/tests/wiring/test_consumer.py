@@ -6,7 +6,7 @@ from decimal import Decimal as D
 from typing import Any
 from uuid import uuid4
 
-from budget.entrypoints.consumer import subscribe_cost_recorded
+from budget.entrypoints.kafka import subscribe_cost_recorded
 from budget_fakes import FakeProducer
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from rex_shared import cloudevents, topics

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from budget.domain.forecast import ForecastPolicy
 from budget.domain.model import DEFAULT_THRESHOLDS, Budget
-from budget.handlers import handle_cost_recorded
+from budget.handlers.usage import handle_cost_recorded
 from budget_fakes import FakeDatabase, Hold
 from rex_shared import topics
 from rex_shared.consumer import Received

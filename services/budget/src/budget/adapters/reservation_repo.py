@@ -11,6 +11,7 @@ import asyncpg
 
 from budget.adapters.pg import Conn, Db
 from budget.domain.thresholds import canonical
+from budget.ports import ReservationExists
 
 _COLUMNS = (
     "id, org_id, evaluation_id, project_id, user_id, estimated_cost, consumed_amount,"
@@ -85,24 +86,27 @@ async def reserve(db: Db, hold: Hold, *, now: datetime) -> Held:
     in lock order, the evaluation's live reservation returned if it has one, refused
     ('exceeded', nothing written) when usage + holds + estimate would pass a hard limit."""
     r = hold.reservation
-    row = await db.fetchrow(
-        "SELECT * FROM preflight_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-        " $13, $14)",
-        r.org_id,
-        r.evaluation_id,
-        now,
-        r.estimated_cost,
-        r.budget_ids,
-        hold.period_starts,
-        hold.period_ends,
-        hold.limits,
-        hold.hard,
-        r.id,
-        r.project_id,
-        r.user_id,
-        r.created_by,
-        r.expires_at,
-    )
+    try:
+        row = await db.fetchrow(
+            "SELECT * FROM preflight_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+            " $13, $14)",
+            r.org_id,
+            r.evaluation_id,
+            now,
+            r.estimated_cost,
+            r.budget_ids,
+            hold.period_starts,
+            hold.period_ends,
+            hold.limits,
+            hold.hard,
+            r.id,
+            r.project_id,
+            r.user_id,
+            r.created_by,
+            r.expires_at,
+        )
+    except asyncpg.UniqueViolationError as exc:  # raced by the same evaluation (no budgets)
+        raise ReservationExists(str(r.evaluation_id)) from exc
     assert row is not None
     stored = _reservation({c: row[c] for c in _FIELDS}) if row["id"] is not None else None
     return Held(

@@ -73,7 +73,12 @@ class PgUsageStore:
 
     async def enqueue(self, events: list[OutgoingEvent]) -> None:
         """Publish later, if and only if this transaction commits."""
-        await outbox.enqueue(connection(self._conn), events, schema=SCHEMA)
+        await enqueue(self._conn, events)
+
+
+async def enqueue(conn: Conn, events: list[OutgoingEvent]) -> None:
+    """Add `events` to the outbox in `conn`'s transaction (the relay publishes them)."""
+    await outbox.enqueue(connection(conn), events, schema=SCHEMA)
 
 
 @asynccontextmanager

@@ -1,10 +1,8 @@
-"""Handlers: plain functions of (events, dependencies); no FastStream, FastAPI or asyncpg."""
+"""Counting usage and the periodic sweep: plain functions of (events, dependencies)."""
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
 from uuid import UUID, uuid4
 
 from rex_shared.clock import Clock, utcnow
@@ -14,30 +12,11 @@ from rex_shared.events import LlmCostRecorded
 
 from budget.adapters import metrics
 from budget.domain.alerts import Alert, alerts_for, forecast_alert
-from budget.domain.closures import Closure
 from budget.domain.forecast import ForecastPolicy
 from budget.domain.model import Budget, Payer
 from budget.domain.usage import Charge, Cost, charges
-from budget.outgoing import alert_events, period_closed_event
-
-PeriodKey = tuple[UUID, datetime]
-Spent = tuple[str, UUID, Decimal]
-
-
-class UsageStore(Protocol):
-    """What counting usage needs from storage, all inside one transaction."""
-
-    async def claim(self, event_ids: Sequence[str]) -> set[str]: ...
-    async def budgets_covering(self, payers: Sequence[Payer]) -> list[Budget]: ...
-    async def add_usage(self, charges: Sequence[Charge]) -> dict[PeriodKey, Decimal]: ...
-    async def budgets_now(self, ids: Sequence[UUID]) -> dict[UUID, Budget]: ...
-    async def record_alert(self, alert: Alert) -> bool: ...
-    async def shrink_holds(self, spent: Sequence[Spent]) -> None: ...
-    async def close_before(self, cutoffs: Mapping[UUID, datetime]) -> list[Closure]: ...
-    async def enqueue(self, events: list[OutgoingEvent]) -> None: ...
-
-
-UnitOfWork = Callable[[], AbstractAsyncContextManager[UsageStore]]
+from budget.events import alert_events, period_closed_event
+from budget.ports import PeriodKey, Spent, SweepUnitOfWork, UnitOfWork, UsageStore
 
 
 async def handle_cost_recorded(
@@ -87,7 +66,8 @@ async def _alerts(
     policy: ForecastPolicy,
 ) -> list[OutgoingEvent]:
     # Re-read under the period row locks: a budget edit that committed before we got them is
-    # seen here, and one that commits after re-evaluates with our usage included (service.py).
+    # seen here, and one that commits after re-evaluates with our usage included
+    # (handlers/budgets.py).
     latest = await store.budgets_now(sorted({c.budget.id for c in counted}))
     events: list[OutgoingEvent] = []
     for charge in counted:
@@ -151,17 +131,9 @@ def _cutoffs(counted: Sequence[Charge]) -> dict[UUID, datetime]:
     return cutoffs
 
 
-class SweepStore(Protocol):
-    """What the periodic sweep needs, inside one trusted transaction."""
-
-    async def close_ended(self, ended_by: datetime) -> list[Closure]: ...
-    async def expire_reservations(self, now: datetime) -> list[UUID]: ...
-    async def enqueue(self, events: list[OutgoingEvent]) -> None: ...
-
-
 async def sweep(
     *,
-    unit_of_work: Callable[[], AbstractAsyncContextManager[SweepStore]],
+    unit_of_work: SweepUnitOfWork,
     now: Clock = utcnow,
     grace: timedelta = timedelta(seconds=60),
 ) -> tuple[int, int]:

@@ -5,13 +5,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from rex_shared import cursors
-from rex_shared.api import Envelope, NotFound, ok
+from rex_shared.api import Envelope, ok
 
-from budget.adapters import alert_repo
 from budget.adapters.alert_repo import StoredAlert
 from budget.adapters.pg import scoped
-from budget.entrypoints.deps import Acknowledger, Caller, CursorParam, Limit, Pool, own
-from budget.entrypoints.schemas import AlertOut, AlertPage
+from budget.entrypoints.http.deps import Acknowledger, Caller, CursorParam, DepsDep, Limit, own
+from budget.entrypoints.http.views import AlertOut, AlertPage
+from budget.handlers import alerts
 
 # Declared before the budgets router: its `/{budget_id}` would otherwise see "alerts".
 router = APIRouter(prefix="/api/v1/budgets/alerts", tags=["alerts"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/budgets/alerts", tags=["alerts"])
 @router.get("", response_model=Envelope[AlertPage])
 async def list_alerts(
     caller: Caller,
-    pool: Pool,
+    deps: DepsDep,
     acknowledged: bool | None = None,
     budget_id: Annotated[UUID | None, Query()] = None,
     kind: Annotated[Literal["actual", "forecast"] | None, Query()] = None,
@@ -29,30 +29,28 @@ async def list_alerts(
 ) -> dict[str, Any]:
     """The org's alerts, newest first; `?acknowledged=false` for the open ones (a member:
     those of their own budgets)."""
-    async with scoped(pool, caller.org_id) as conn:
-        rows = await alert_repo.page(
+    async with scoped(deps.db(), caller.org_id) as conn:
+        rows = await alerts.alerts_page(
             conn,
             org_id=caller.org_id,
             acknowledged=acknowledged,
             budget_id=budget_id,
+            kind=kind,
             limit=limit + 1,
             after=cursors.decode(cursor),
             own=own(caller),
-            kind=kind,
         )
     page, next_cursor = cursors.cut(rows, limit, lambda a: (a.crossed_at, a.id))
     return ok(AlertPage(items=[_out(a) for a in page], next_cursor=next_cursor))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=Envelope[AlertOut])
-async def acknowledge_alert(alert_id: UUID, caller: Acknowledger, pool: Pool) -> dict[str, Any]:
+async def acknowledge_alert(alert_id: UUID, caller: Acknowledger, deps: DepsDep) -> dict[str, Any]:
     """Mark an alert as seen (admin or member); repeating it changes nothing."""
-    async with scoped(pool, caller.org_id) as conn:
-        alert = await alert_repo.acknowledge(
+    async with scoped(deps.db(), caller.org_id) as conn:
+        alert = await alerts.acknowledge(
             conn, org_id=caller.org_id, alert_id=alert_id, own=own(caller)
         )
-    if alert is None:
-        raise NotFound("alert")
     return ok(_out(alert))
 
 

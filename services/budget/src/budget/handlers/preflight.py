@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-import asyncpg
-from rex_shared.api import APIError, NotFound
+from rex_shared.errors import Conflict, NotFound
 
 from budget.adapters import budget_repo, reservation_repo
 from budget.adapters.pg import Conn, Db
@@ -17,6 +16,7 @@ from budget.domain.holds import Standing, Verdict, judge
 from budget.domain.model import Payer
 from budget.domain.periods import period_bounds
 from budget.domain.thresholds import canonical
+from budget.ports import ReservationExists
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ async def reserve(
     ttl: timedelta,
     new_id: Callable[[], UUID],
 ) -> tuple[Reservation, Verdict]:
-    """Hold the estimate against every applicable budget, or 409 BUDGET_EXCEEDED.
+    """Hold the estimate against every applicable budget, or Conflict BUDGET_EXCEEDED.
 
     Two statements: the payer's budgets (their periods are computed here, in each budget's
     timezone), then `reservation_repo.reserve`, which locks those periods and decides and
@@ -90,8 +90,8 @@ async def reserve(
     )
     try:
         held = await reservation_repo.reserve(db, hold, now=now)
-    except asyncpg.UniqueViolationError as exc:  # raced by the same evaluation (no budgets)
-        raise APIError(409, "RESERVATION_EXISTS", "the evaluation already holds one") from exc
+    except ReservationExists as exc:  # raced by the same evaluation (no budgets)
+        raise Conflict("RESERVATION_EXISTS", "the evaluation already holds one") from exc
     if held.outcome == "existing":  # the same evaluation asking again: its hold stands
         assert held.reservation is not None
         return held.reservation, judge([], ZERO)
@@ -105,7 +105,7 @@ async def reserve(
     return held.reservation, verdict
 
 
-def _exceeded(verdict: Verdict, requested: Decimal) -> APIError:
+def _exceeded(verdict: Verdict, requested: Decimal) -> Conflict:
     first = verdict.exceeded[0]
     details = {
         "budget_id": str(first.budget.id),
@@ -116,11 +116,21 @@ def _exceeded(verdict: Verdict, requested: Decimal) -> APIError:
         "requested": _s(requested),
     }
     message = f"budget {first.budget.name!r} would be exceeded"
-    return APIError(409, "BUDGET_EXCEEDED", message, details)
+    return Conflict("BUDGET_EXCEEDED", message, details)
 
 
 def _s(amount: Decimal) -> str:
     return format(amount, "f")
+
+
+async def reservation(
+    conn: Conn, *, org_id: str, reservation_id: UUID, own: str | None
+) -> Reservation:
+    """A reservation and what it still holds (a member: only their own)."""
+    found = await reservation_repo.get(conn, org_id=org_id, reservation_id=reservation_id)
+    if found is None or (own is not None and found.user_id != own):
+        raise NotFound("reservation")
+    return found
 
 
 async def settle(

@@ -1,15 +1,16 @@
-"""Request dependencies: the verified caller, role checks, the runtime's pool and policy, and
-the paging parameters of every list."""
+"""Route dependencies: the service's `Deps`, the verified caller and role checks, and the
+paging parameters of every list."""
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import asyncpg
 from fastapi import Depends, Query, Request
 from rex_shared.api import APIError
 from rex_shared.auth import Principal, require_role, sees_only_own
 
-from budget.config import Settings
+if TYPE_CHECKING:  # bootstrap imports the routes that import this module
+    from budget.bootstrap import Deps
 
 KNOWN_ROLES = ("admin", "viewer", "member", "service")
 # `?limit=&cursor=` of every list (cursors: rex_shared.cursors).
@@ -17,9 +18,16 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 CursorParam = Annotated[str | None, Query(max_length=200)]
 
 
+def get_deps(request: Request) -> "Deps":
+    """What bootstrap built for this app."""
+    return cast("Deps", request.app.state.deps)
+
+
+DepsDep = Annotated["Deps", Depends(get_deps)]
+
+
 async def _caller(request: Request) -> Principal:
-    verify: Any = request.app.state.principal
-    principal: Principal = await verify(request)
+    principal = await get_deps(request).verify(request)
     # A token without any role REX knows reads nothing: least privilege, not "member".
     require_role(principal, *KNOWN_ROLES)
     return principal
@@ -33,18 +41,6 @@ def _needs(*roles: str) -> Any:
         return caller
 
     return check
-
-
-async def _pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool | None = request.app.state.runtime.pool
-    if pool is None:
-        raise APIError(503, "NOT_READY", "the database pool is not open")
-    return pool
-
-
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.runtime.settings
-    return settings
 
 
 def own(caller: Principal) -> str | None:
@@ -65,15 +61,15 @@ class Preflight:
 
     caller: Principal
     pool: asyncpg.Pool
-    settings: Settings
+    deps: "Deps"
 
 
 def _preflight(*roles: str) -> Any:
     async def resolve(request: Request) -> Preflight:
         caller = await _caller(request)
         require_role(caller, *roles)  # 403 before any complaint about the body
-        runtime = request.app.state.runtime
-        return Preflight(caller, await _pool(request), runtime.settings)
+        deps = get_deps(request)
+        return Preflight(caller, deps.db(), deps)
 
     return resolve
 
@@ -84,7 +80,5 @@ Acknowledger = Annotated[Principal, Depends(_needs("admin", "member"))]
 # The evaluator calls these with a service token minted for the evaluation's org.
 Checker = Annotated[Principal, Depends(_needs("admin", "viewer", "member", "service"))]
 Reserver = Annotated[Principal, Depends(_needs("admin", "member", "service"))]
-Pool = Annotated[asyncpg.Pool, Depends(_pool)]
 CheckContext = Annotated[Preflight, Depends(_preflight("admin", "viewer", "member", "service"))]
 ReserveContext = Annotated[Preflight, Depends(_preflight("admin", "member", "service"))]
-Config = Annotated[Settings, Depends(_settings)]

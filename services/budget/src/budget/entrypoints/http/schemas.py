@@ -1,8 +1,7 @@
-"""Request and reply bodies of the budgets API."""
+"""Request bodies: budgets, the pre-flight check and reservations."""
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -140,93 +139,24 @@ class BudgetUpdate(BaseModel):
         return given
 
 
-class PeriodOut(BaseModel):
-    period_start: datetime
-    period_end: datetime
-    usage_amount: Money
-    usage_percent: Money
-    remaining: Money
-    events: int
+def _estimate(value: Decimal) -> Decimal:
+    return amount(value, zero_ok=True)
 
 
-class ForecastOut(BaseModel):
-    """Linear projection from the period's burn rate (null fields: too little data yet)."""
-
-    status: Literal["ok", "insufficient_data"]
-    projected_amount: Money | None = None
-    projected_percent: Money | None = None
-    burn_rate_per_hour: Money | None = None
-    exceeds_limit: bool | None = None
-    runs_out_at: datetime | None = Field(
-        None, description="When usage reaches the limit at the current rate, if in this period"
-    )
+Estimate = Annotated[Money, AfterValidator(_estimate)]
 
 
-class ThresholdStateOut(BaseModel):
-    """A threshold of the current period: armed, or fired once (with its alert)."""
+class CheckIn(BaseModel):
+    """`POST /api/v1/budgets/check`: would this spend fit? (no side effects)"""
 
-    basis: Literal["percent", "amount"]
-    value: Money
-    kind: Literal["actual", "forecast"]
-    amount: Money = Field(description="The usage in USD at which it is reached")
-    state: Literal["armed", "fired"]
-    alert_id: UUID | None = None
-    fired_at: datetime | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: EntityId
+    user_id: EntityId
+    estimated_cost: Estimate
 
 
-class CurrentPeriodOut(PeriodOut):
-    forecast: ForecastOut
-    thresholds: list[ThresholdStateOut]
+class ReservationIn(CheckIn):
+    """`POST /api/v1/budgets/reservations`: hold the estimate for an evaluation."""
 
-
-class BudgetOut(BaseModel):
-    id: UUID
-    name: str
-    type: BudgetType
-    entity_id: str
-    limit_amount: Money
-    period: PeriodName
-    timezone: str
-    thresholds: list[Money]
-    threshold_amounts: list[Money]
-    is_hard_limit: bool
-    filters: dict[str, list[str]] | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    archived_at: datetime | None
-    current_period: CurrentPeriodOut | None = None
-
-
-class AlertOut(BaseModel):
-    id: UUID
-    budget_id: UUID
-    period_start: datetime
-    period_end: datetime
-    threshold: Money
-    kind: str
-    severity: str
-    usage_amount: Money
-    limit_amount: Money
-    usage_percent: Money
-    is_hard_limit: bool
-    crossed_at: datetime
-    acknowledged_at: datetime | None
-    threshold_basis: str
-    threshold_amount: Money | None
-    projected_amount: Money | None
-    runs_out_at: datetime | None
-
-
-class BudgetPage(BaseModel):
-    items: list[BudgetOut]
-    next_cursor: str | None
-
-
-class AlertPage(BaseModel):
-    items: list[AlertOut]
-    next_cursor: str | None
-
-
-class PeriodPage(BaseModel):
-    items: list[PeriodOut]
-    next_cursor: str | None
+    evaluation_id: UUID

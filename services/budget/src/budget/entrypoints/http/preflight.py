@@ -2,36 +2,28 @@
 
 import logging
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from rex_shared.api import Envelope, NotFound, ok
+from rex_shared.api import Envelope, ok
 from rex_shared.auth import Principal
-from rex_shared.clock import utcnow
 
-from budget import preflight
-from budget.adapters import reservation_repo
 from budget.adapters.pg import scoped
 from budget.adapters.reservation_repo import Reservation
 from budget.domain.holds import LimitWarning, Verdict
-from budget.entrypoints.deps import (
+from budget.entrypoints.http.deps import (
     CheckContext,
     Checker,
-    Pool,
+    DepsDep,
     ReserveContext,
     Reserver,
     own,
     require_self,
 )
-from budget.entrypoints.fast_json import fast_json
-from budget.entrypoints.preflight_schemas import (
-    CheckIn,
-    CheckOut,
-    ReservationIn,
-    ReservationOut,
-    SettleOut,
-    WarningOut,
-)
+from budget.entrypoints.http.fast_json import fast_json
+from budget.entrypoints.http.schemas import CheckIn, ReservationIn
+from budget.entrypoints.http.views import CheckOut, ReservationOut, SettleOut, WarningOut
+from budget.handlers import preflight
 
 log = logging.getLogger(__name__)
 # Declared before the budgets router: its `/{budget_id}` must not see "check".
@@ -69,7 +61,7 @@ async def check_budget(body: CheckIn, ctx: CheckContext) -> Response:
     """Would `estimated_cost` fit every budget of this org, project and user? No side
     effects: nothing is held; hard limits that would be passed are listed in `exceeded`."""
     req = _request(body, ctx.caller)
-    _, verdict = await preflight.check(ctx.pool, req, now=utcnow())
+    _, verdict = await preflight.check(ctx.pool, req, now=ctx.deps.now())
     return fast_json(ok(_check_json(verdict)))
 
 
@@ -88,38 +80,36 @@ async def create_reservation(
             req,
             evaluation_id=body.evaluation_id,
             created_by=ctx.caller.sub,
-            now=utcnow(),
-            ttl=ctx.settings.reservation_ttl,
-            new_id=uuid4,
+            now=ctx.deps.now(),
+            ttl=ctx.deps.reservation_ttl,
+            new_id=ctx.deps.new_id,
         )
     return fast_json(ok(_reservation_json(reservation, verdict.warnings)), status=201)
 
 
 @router.get("/reservations/{reservation_id}", response_model=Envelope[ReservationOut])
-async def get_reservation(reservation_id: UUID, caller: Checker, pool: Pool) -> dict[str, Any]:
+async def get_reservation(reservation_id: UUID, caller: Checker, deps: DepsDep) -> dict[str, Any]:
     """A reservation and what it still holds."""
-    async with scoped(pool, caller.org_id) as conn:
-        found = await reservation_repo.get(
-            conn, org_id=caller.org_id, reservation_id=reservation_id
+    async with scoped(deps.db(), caller.org_id) as conn:
+        found = await preflight.reservation(
+            conn, org_id=caller.org_id, reservation_id=reservation_id, own=own(caller)
         )
-    if found is None or (own(caller) is not None and found.user_id != own(caller)):
-        raise NotFound("reservation")
     return ok(_reservation_out(found, []))
 
 
 @router.post("/reservations/{reservation_id}/settle", response_model=Envelope[SettleOut])
 async def settle_reservation(
-    reservation_id: UUID, request: Request, caller: Reserver, pool: Pool
+    reservation_id: UUID, request: Request, caller: Reserver, deps: DepsDep
 ) -> dict[str, Any]:
     """The evaluation ended: release what is still held (idempotent)."""
     _audit(request, caller, "reservation settled", None)
-    async with scoped(pool, caller.org_id) as conn:
+    async with scoped(deps.db(), caller.org_id) as conn:
         done = await preflight.settle(
             conn,
             org_id=caller.org_id,
             reservation_id=reservation_id,
             own=own(caller),
-            now=utcnow(),
+            now=deps.now(),
         )
     released = done.released_amount if done.released_amount is not None else 0
     return ok(SettleOut(id=done.id, status=done.status, released_amount=released))

@@ -1,42 +1,41 @@
-"""`/api/v1/budgets`: translate HTTP to repository and service calls, and back."""
+"""`/api/v1/budgets`: translate HTTP to the budget use cases, and back."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from rex_shared import cursors
-from rex_shared.api import APIError, Envelope, ok
-from rex_shared.clock import utcnow
+from rex_shared.api import Envelope, ok
 
-from budget import service
-from budget.adapters import budget_repo
 from budget.adapters.pg import scoped
 from budget.domain.model import Budget, BudgetType
-from budget.entrypoints.deps import Admin, Caller, Config, CursorParam, Limit, Pool, own
-from budget.entrypoints.schemas import (
-    BudgetIn,
+from budget.entrypoints.http.deps import Admin, Caller, CursorParam, DepsDep, Limit, own
+from budget.entrypoints.http.schemas import BudgetIn, BudgetUpdate
+from budget.entrypoints.http.views import (
     BudgetOut,
     BudgetPage,
-    BudgetUpdate,
     PeriodPage,
+    current_period_out,
+    period_out,
 )
-from budget.entrypoints.views import current_period_out, period_out
+from budget.handlers import budgets
 
 router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
 
 
 @router.post("", status_code=201, response_model=Envelope[BudgetOut])
-async def create_budget(body: BudgetIn, caller: Admin, pool: Pool) -> dict[str, Any]:
+async def create_budget(body: BudgetIn, caller: Admin, deps: DepsDep) -> dict[str, Any]:
     """Create a budget for the caller's org (admin only)."""
-    async with scoped(pool, caller.org_id) as conn:
-        budget = await budget_repo.insert(conn, _new_budget(body, caller.org_id))
+    async with scoped(deps.db(), caller.org_id) as conn:
+        budget = await budgets.create_budget(conn, _new_budget(body, caller.org_id, deps.new_id))
     return ok(_out(budget))
 
 
 @router.get("", response_model=Envelope[BudgetPage])
 async def list_budgets(
     caller: Caller,
-    pool: Pool,
+    deps: DepsDep,
     budget_type: Annotated[BudgetType | None, Query(alias="type")] = None,
     entity_id: Annotated[str | None, Query(max_length=200)] = None,
     include_archived: bool = False,
@@ -44,8 +43,8 @@ async def list_budgets(
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """The org's budgets, newest first, filtered by type and entity (a member: their own)."""
-    async with scoped(pool, caller.org_id) as conn:
-        rows = await budget_repo.page(
+    async with scoped(deps.db(), caller.org_id) as conn:
+        rows = await budgets.budgets_page(
             conn,
             org_id=caller.org_id,
             type=budget_type,
@@ -60,18 +59,16 @@ async def list_budgets(
 
 
 @router.get("/{budget_id}", response_model=Envelope[BudgetOut])
-async def get_budget(
-    budget_id: UUID, caller: Caller, pool: Pool, settings: Config
-) -> dict[str, Any]:
+async def get_budget(budget_id: UUID, caller: Caller, deps: DepsDep) -> dict[str, Any]:
     """A budget with its current period: usage, percent, remaining, forecast, thresholds."""
-    async with scoped(pool, caller.org_id) as conn:
-        view = await service.budget_view(
+    async with scoped(deps.db(), caller.org_id) as conn:
+        view = await budgets.budget_view(
             conn,
             org_id=caller.org_id,
             budget_id=budget_id,
             own=own(caller),
-            now=utcnow(),
-            policy=settings.forecast_policy(),
+            now=deps.now(),
+            policy=deps.forecast,
         )
     out = _out(view.budget)
     out.current_period = current_period_out(view)
@@ -80,28 +77,28 @@ async def get_budget(
 
 @router.put("/{budget_id}", response_model=Envelope[BudgetOut])
 async def update_budget(
-    budget_id: UUID, body: BudgetUpdate, caller: Admin, pool: Pool, settings: Config
+    budget_id: UUID, body: BudgetUpdate, caller: Admin, deps: DepsDep
 ) -> dict[str, Any]:
     """Change a budget (admin only); its thresholds are re-evaluated against the new limit:
     a raised limit re-arms those no longer reached, a lowered one fires those now reached."""
-    async with scoped(pool, caller.org_id) as conn:
-        budget = await service.update_budget(
+    async with scoped(deps.db(), caller.org_id) as conn:
+        budget = await budgets.update_budget(
             conn,
             org_id=caller.org_id,
             budget_id=budget_id,
             changes=body.changes(),
-            now=utcnow(),
-            policy=settings.forecast_policy(),
-            new_id=uuid4,
+            now=deps.now(),
+            policy=deps.forecast,
+            new_id=deps.new_id,
         )
     return ok(_out(budget))
 
 
 @router.delete("/{budget_id}", response_model=Envelope[BudgetOut])
-async def delete_budget(budget_id: UUID, caller: Admin, pool: Pool) -> dict[str, Any]:
+async def delete_budget(budget_id: UUID, caller: Admin, deps: DepsDep) -> dict[str, Any]:
     """Archive a budget (admin only); its history stays."""
-    async with scoped(pool, caller.org_id) as conn:
-        budget = await service.archive_budget(conn, org_id=caller.org_id, budget_id=budget_id)
+    async with scoped(deps.db(), caller.org_id) as conn:
+        budget = await budgets.archive_budget(conn, org_id=caller.org_id, budget_id=budget_id)
     return ok(_out(budget))
 
 
@@ -109,14 +106,14 @@ async def delete_budget(budget_id: UUID, caller: Admin, pool: Pool) -> dict[str,
 async def list_periods(
     budget_id: UUID,
     caller: Caller,
-    pool: Pool,
+    deps: DepsDep,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """Periods with usage, newest first; past periods stay queryable."""
     after = cursors.decode(cursor)
-    async with scoped(pool, caller.org_id) as conn:
-        _, rows = await service.periods(
+    async with scoped(deps.db(), caller.org_id) as conn:
+        _, rows = await budgets.periods(
             conn,
             org_id=caller.org_id,
             budget_id=budget_id,
@@ -128,21 +125,13 @@ async def list_periods(
     return ok(PeriodPage(items=[period_out(p) for p in page], next_cursor=next_cursor))
 
 
-def _new_budget(body: BudgetIn, org_id: str) -> Budget:
-    entity_id = body.entity_id or org_id
-    if body.type == "organization" and entity_id != org_id:
-        raise APIError(
-            422,
-            "VALIDATION_ERROR",
-            "an organization budget covers the caller's org",
-            {"errors": [{"loc": ["body", "entity_id"], "msg": "must be your org_id"}]},
-        )
+def _new_budget(body: BudgetIn, org_id: str, new_id: Callable[[], UUID]) -> Budget:
     return Budget(
-        id=uuid4(),
+        id=new_id(),
         org_id=org_id,
         name=body.name,
         type=body.type,
-        entity_id=entity_id,
+        entity_id=body.entity_id or org_id,
         limit_amount=body.limit_amount,
         period=body.period,
         timezone=body.timezone,

@@ -1,4 +1,4 @@
-"""Budget use cases behind the API: keyword-only functions over one scoped transaction."""
+"""Budget use cases: keyword-only functions over one transaction scoped to the caller's org."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -7,19 +7,18 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from rex_shared import outbox
-from rex_shared.api import APIError, NotFound
+from rex_shared.errors import Conflict, Invalid, NotFound
 
-from budget.adapters import budget_repo, firing_repo, period_repo
+from budget.adapters import budget_repo, firing_repo, period_repo, usage_repo
+from budget.adapters.budget_repo import Cursor
 from budget.adapters.firing_repo import Firing
-from budget.adapters.pg import Conn, connection
-from budget.adapters.usage_repo import SCHEMA
+from budget.adapters.pg import Conn
 from budget.domain.alerts import reevaluate
 from budget.domain.forecast import Forecast, ForecastPolicy, forecast
 from budget.domain.model import Budget
 from budget.domain.periods import period_bounds
 from budget.domain.usage import PeriodStatus, period_status
-from budget.outgoing import alert_events
+from budget.events import alert_events
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,41 @@ async def budget_view(
     return BudgetView(budget, period_status(budget, bounds, usage, events), projection, fired)
 
 
+async def create_budget(conn: Conn, budget: Budget) -> Budget:
+    """Store a new budget; an organization budget covers its own org only."""
+    if budget.type == "organization" and budget.entity_id != budget.org_id:
+        raise Invalid(
+            "VALIDATION_ERROR",
+            "an organization budget covers the caller's org",
+            {"errors": [{"loc": ["body", "entity_id"], "msg": "must be your org_id"}]},
+        )
+    return await budget_repo.insert(conn, budget)
+
+
+async def budgets_page(
+    conn: Conn,
+    *,
+    org_id: str,
+    type: str | None,
+    entity_id: str | None,
+    include_archived: bool,
+    limit: int,
+    after: Cursor | None,
+    own: str | None,
+) -> list[Budget]:
+    """The org's budgets after `after`, newest first (a member: their own)."""
+    return await budget_repo.page(
+        conn,
+        org_id=org_id,
+        type=type,
+        entity_id=entity_id,
+        include_archived=include_archived,
+        limit=limit,
+        after=after,
+        own=own,
+    )
+
+
 async def update_budget(
     conn: Conn,
     *,
@@ -65,7 +99,7 @@ async def update_budget(
     against the result, in the same transaction (alerts leave through the outbox)."""
     current = await _get(conn, org_id=org_id, budget_id=budget_id, for_update=True)
     if current.archived_at is not None:
-        raise APIError(409, "BUDGET_ARCHIVED", "an archived budget cannot be changed")
+        raise Conflict("BUDGET_ARCHIVED", "an archived budget cannot be changed")
     budget = await budget_repo.update(conn, replace(current, **changes))
     bounds = period_bounds(budget.period, now, budget.timezone)
     # Locking the period row orders us against the consumer: usage it adds before we get the
@@ -81,7 +115,7 @@ async def update_budget(
     for alert in plan.fire:
         if await firing_repo.record(conn, alert):
             events += alert_events(alert)
-    await outbox.enqueue(connection(conn), events, schema=SCHEMA)
+    await usage_repo.enqueue(conn, events)
     return budget
 
 
