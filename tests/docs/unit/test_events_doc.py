@@ -80,9 +80,9 @@ def test_a_call_event_is_keyed_and_identified_by_its_call_id() -> None:
 
 
 def test_the_evaluation_completed_namespace_on_the_page_is_the_evaluators() -> None:
-    from evaluator.adapters import run_store
+    from evaluator import events
 
-    assert str(run_store._COMPLETED_NS) in eventdocs.WIRE[topics.EVALUATION_COMPLETED][1]
+    assert str(events.COMPLETED_NS) in eventdocs.WIRE[topics.EVALUATION_COMPLETED][1]
 
 
 def test_the_dead_letter_headers_on_the_page_are_the_ones_sent() -> None:
