@@ -44,8 +44,8 @@ def dsn_of(schema: str) -> str:
 
 async def make_schema(prefix: str) -> tuple[str, str]:
     """A fresh, migrated and seeded ledger schema owned by a fresh role: (schema, dsn)."""
+    from cost_ledger.bootstrap import migrate_and_seed
     from cost_ledger.config import Settings
-    from cost_ledger.migrate import migrate_and_seed
 
     schema = f"{prefix}{secrets.token_hex(3)}"
     await provision(ADMIN_DSN, schema=schema, role=f"rex_{schema}", password=schema)

@@ -52,8 +52,8 @@ def _load_sql() -> str:
 
 async def ensure_loaded(rows: int, reload: bool) -> str:
     """`rows` ledger rows of ORG over the last year, and their daily rollups (kept for reuse)."""
+    from cost_ledger.bootstrap import migrate_and_seed
     from cost_ledger.config import Settings
-    from cost_ledger.migrate import migrate_and_seed
     from rex_shared.db import provision
 
     dsn = dsn_of(SCHEMA)

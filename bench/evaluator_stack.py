@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
-from cost_ledger.migrate import migrate_and_seed
+from cost_ledger.bootstrap import migrate_and_seed
 from rex_shared import topics
 from rex_shared.auth import JwtVerifier
 from rex_shared.db import migrate, provision

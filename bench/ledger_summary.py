@@ -81,8 +81,8 @@ async def _admin(sql: str, *args: object) -> None:
 
 async def ensure_loaded(rows: int, reload: bool) -> str:
     """The bench schema with `rows` ledger rows for ORG and their daily rollups."""
+    from cost_ledger.bootstrap import migrate_and_seed
     from cost_ledger.config import Settings
-    from cost_ledger.migrate import migrate_and_seed
     from rex_shared.db import provision
 
     dsn = dsn_of(SCHEMA)

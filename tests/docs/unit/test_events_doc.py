@@ -55,7 +55,7 @@ def test_types_read_as_the_schema_says(prop: dict[str, object], text: str) -> No
 
 def test_the_sources_the_page_names_are_the_producers_constants() -> None:
     from budget.events import SOURCE as budget_source
-    from cost_ledger.domain.ledger import SOURCE as ledger_source
+    from cost_ledger.events import SOURCE as ledger_source
     from evaluator.config import SOURCE as evaluator_source
 
     assert (evaluator_source, ledger_source, budget_source) == (

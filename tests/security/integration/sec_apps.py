@@ -159,7 +159,7 @@ async def database(infra: Infra, service: str) -> str:
     await ensure_topics(infra.kafka_bootstrap, topics.ALL_TOPICS)
     dsn = await service_database(infra, service=service, schema=SCHEMAS[service])
     if service == "cost-ledger":
-        from cost_ledger.migrate import migrate_and_seed
+        from cost_ledger.bootstrap import migrate_and_seed
         from rex_testkit.infra import repo_root
 
         await migrate_and_seed(dsn, schema="ledger", directory=repo_root() / "migrations" / service)

@@ -6,9 +6,8 @@ import asyncio
 from rex_shared.db import migrations_dir
 from rex_shared.runtime import serve, setup_logging
 
-from cost_ledger.bootstrap import SERVICE, create_app
+from cost_ledger.bootstrap import SERVICE, create_app, migrate_and_seed
 from cost_ledger.config import Settings
-from cost_ledger.migrate import migrate_and_seed
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,9 +12,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from cost_ledger.bootstrap import create_app
+from cost_ledger.bootstrap import create_app, migrate_and_seed
 from cost_ledger.config import Settings
-from cost_ledger.migrate import migrate_and_seed
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator, FormatChecker
 from rex_shared import topics

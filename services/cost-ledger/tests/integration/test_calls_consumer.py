@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from cost_ledger.entrypoints.consumer import CallsConsumer
+from cost_ledger.entrypoints.kafka import CallsConsumer
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer, Received
 from rex_shared.events import LlmCallCompleted, Usage

@@ -125,11 +125,11 @@ async def test_the_same_event_twice_is_one_row_and_one_cost_event(
 ) -> None:  # fmt: skip
     evaluation, auth = uuid4(), auth_headers(org)
     event = call(org, evaluation)
-    cost_start = await topic_end(ledger_app.state.runtime.settings.cost_topic)
+    cost_start = await topic_end(ledger_app.state.deps.settings.cost_topic)
     await publish(producer, event)
     await eventually(lambda: evaluation_costs(client, auth, evaluation, 1))
     again = await publish(producer, event)
-    group = ledger_app.state.runtime.settings.consumer_group
+    group = ledger_app.state.deps.settings.consumer_group
     await eventually(lambda: _committed_past(infra.kafka_bootstrap, group, again))
     await eventually(lambda: _outbox_sent(db))
 

@@ -3,9 +3,9 @@
 import asyncio
 
 import asyncpg
+from cost_ledger.bootstrap import migrate_and_seed
 from cost_ledger.config import Settings
 from cost_ledger.domain.catalog import seed_rows
-from cost_ledger.migrate import migrate_and_seed
 
 MIGRATIONS = Settings(database_url="postgresql://unused@localhost/x").migrations_path()
 

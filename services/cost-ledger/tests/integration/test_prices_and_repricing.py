@@ -78,7 +78,7 @@ async def test_an_unknown_model_is_recorded_unpriced_then_repriced_by_an_adjustm
 ) -> None:  # fmt: skip
     admin, evaluation = auth_headers(org, "ada", ("admin",)), uuid4()
     model = f"house-model-{uuid4().hex[:6]}"
-    cost_topic = ledger_app.state.runtime.settings.cost_topic
+    cost_topic = ledger_app.state.deps.settings.cost_topic
     start = await topic_end(cost_topic)
     unknown = call(org, evaluation, model=model, requested_model=model)
     await publish(producer, unknown)

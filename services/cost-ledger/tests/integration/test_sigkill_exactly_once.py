@@ -17,11 +17,11 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from cost_ledger.bootstrap import migrate_and_seed
 from cost_ledger.domain.catalog import seed_rows
 from cost_ledger.domain.ledger import entry_for
 from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
-from cost_ledger.migrate import migrate_and_seed
 from rex_shared import cloudevents
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
 from rex_shared.kafka import ensure_topics

@@ -9,17 +9,11 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from cost_ledger.domain.catalog import seed_rows
-from cost_ledger.domain.ledger import (
-    LedgerEntry,
-    cost_data,
-    cost_event_id,
-    cost_payloads,
-    cost_recorded,
-    entry_for,
-)
+from cost_ledger.domain.ledger import LedgerEntry, entry_for
 from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
-from cost_ledger.handlers import record_calls
+from cost_ledger.events import cost_data, cost_event_id, cost_payloads, cost_recorded
+from cost_ledger.handlers.ingest import record_calls
 from rex_shared.cloudevents import OutgoingEvent
 from rex_shared.consumer import Received
 from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, LlmCostRecorded, Usage

@@ -1,4 +1,5 @@
-"""The documented reply shapes (entrypoints/replies.py) are exactly what the views build.
+"""The documented reply shapes (entrypoints/http/replies.py, report_replies.py) are exactly
+what the views build.
 
 Each view's output for sample data must (1) be JSON already (no Decimal, UUID or datetime left
 for an encoder to guess), (2) validate strictly against its model and dump back to the very
@@ -24,7 +25,7 @@ from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
 from cost_ledger.domain.pricing import Rates
 from cost_ledger.domain.repricing import Recorded, reprice
-from cost_ledger.entrypoints import replies, report_views, views
+from cost_ledger.entrypoints.http import replies, report_replies, report_views, views
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from pydantic import BaseModel
 from rex_shared.events import CostComponents, Usage
@@ -106,7 +107,7 @@ def test_summaries_are_documented(group_by: str | None) -> None:
     groups = [_bucket(date(2025, 7, 1), k, n) for k, n in (("", 1), ("a", 3))] if group_by else []
     data = report_views.summary(groups, days, period="month", first=date(2025, 7, 1),
                                 after=date(2025, 8, 1), group_by=group_by)  # fmt: skip
-    assert_documents(replies.SummaryOut, data, "get", "/api/v1/costs/summary")
+    assert_documents(report_replies.SummaryOut, data, "get", "/api/v1/costs/summary")
 
 
 @pytest.mark.parametrize("group_by", [None, "project"])
@@ -115,7 +116,7 @@ def test_daily_rollups_are_documented(group_by: str | None) -> None:
     rows = [_bucket(date(2025, 7, d), key, d) for d in (1, 2)]
     data = report_views.daily(rows, first=date(2025, 6, 1), after=date(2025, 7, 3),
                               group_by=group_by)  # fmt: skip
-    assert_documents(replies.DailyOut, data, "get", "/api/v1/costs/daily")
+    assert_documents(report_replies.DailyOut, data, "get", "/api/v1/costs/daily")
 
 
 def _ledger_row(seq: int) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def test_ledger_rows_are_documented() -> None:
     rows[1]["total_cost"] = Decimal("-0.000125")  # an adjustment can lower the cost
     for nxt in (None, "cursor"):
         data = report_views.calls_page(rows, nxt)
-        assert_documents(replies.CallsPageOut, data, "get", "/api/v1/costs/calls")
+        assert_documents(report_replies.CallsPageOut, data, "get", "/api/v1/costs/calls")
 
 
 def test_the_ledger_csv_is_documented_as_csv() -> None:

@@ -13,8 +13,9 @@ from cost_ledger.domain.catalog import seed_rows
 from cost_ledger.domain.models import ModelResolver
 from cost_ledger.domain.pricebook import PriceBook
 from cost_ledger.domain.pricing import Rates
-from cost_ledger.domain.repricing import Recorded, adjustment_event, reprice
-from cost_ledger.entrypoints.report_views import _csv_cell
+from cost_ledger.domain.repricing import Recorded, reprice
+from cost_ledger.entrypoints.http.report_views import _csv_cell
+from cost_ledger.events import adjustment_event
 from rex_shared.events import REX_NAMESPACE, CostComponents, LlmCostRecorded, Usage
 
 BOOK = PriceBook(seed_rows(), ModelResolver())

@@ -1,24 +1,22 @@
-"""The consumer wiring: each group member the runtime builds reads the configured topic in the
+"""The consumer wiring: each group member bootstrap builds reads the configured topic in the
 configured group, in batches of the configured size, with the fast decoder and the DLQ path."""
 
 from typing import Any
 
-from cost_ledger.bootstrap import Runtime
+from cost_ledger.bootstrap import build_deps, calls_consumers
 from cost_ledger.config import Settings
-from cost_ledger.entrypoints.consumer import CallsConsumer
+from cost_ledger.entrypoints.kafka import CallsConsumer
 from rex_shared.consumer import fast_decode
 from rex_shared.events import LlmCallCompleted
 
 
 async def test_each_member_reads_the_configured_topic_group_and_batch_size() -> None:
-    settings = Settings(database_url="postgresql://x@y/z", calls_topic="t.calls",
-                        consumer_group="g", consumer_max_records=1234, consumer_concurrency=2,
-                        consumer_depth=3)  # fmt: skip
-    runtime = Runtime(settings)
+    settings = Settings(database_url="postgresql://x@y/z", jwt_secret="s" * 48,
+                        calls_topic="t.calls", consumer_group="g", consumer_max_records=1234,
+                        consumer_concurrency=2, consumer_depth=3)  # fmt: skip
     producer: Any = object()
     pool: Any = object()  # nothing connects while wiring
-    runtime.producer, runtime.pool = producer, pool
-    members = [runtime._consumer(m) for m in range(settings.consumer_concurrency)]
+    members = calls_consumers(build_deps(settings, pool=pool, producer=producer))
     for calls in members:
         assert isinstance(calls, CallsConsumer)
         assert (calls.topic, calls.group_id, calls.max_records, calls.depth) == (

@@ -15,8 +15,8 @@ import pytest
 from budget.bootstrap import create_app as create_budget
 from budget.config import Settings as BudgetSettings
 from cost_ledger.bootstrap import create_app as create_ledger
+from cost_ledger.bootstrap import migrate_and_seed
 from cost_ledger.config import Settings as LedgerSettings
-from cost_ledger.migrate import migrate_and_seed
 from evaluator.bootstrap import create_app
 from evaluator.config import SCHEMA, Settings
 from fastapi import FastAPI

@@ -1,11 +1,11 @@
 """The price catalog table: idempotent seeding and loading it whole into memory."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, cast
 
 import asyncpg
-from rex_shared.db import bypass_rls
+from rex_shared.db import bypass_rls, scope_to_org
 
 from cost_ledger.adapters.sql import columns, unnest_select
 from cost_ledger.domain.pricebook import CatalogRow
@@ -80,3 +80,22 @@ async def insert_row(
     )
     args = [[v] for v in _row(row)]
     return await conn.fetchval(sql, *args, created_by, note) is not None
+
+
+class PgCatalog:
+    """The Catalog port on a pool."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
+        self._pool = pool  # a getter: the pool opens after wiring
+
+    async def rows(self) -> list[CatalogRow]:
+        return await load_rows(self._pool())
+
+    async def add(self, row: CatalogRow, *, org_id: str, created_by: str, note: str | None) -> bool:
+        """Insert in a transaction scoped to the caller's org; a public row bypasses RLS."""
+        async with self._pool().acquire() as pooled, pooled.transaction():
+            conn = cast(asyncpg.Connection, pooled)
+            await scope_to_org(conn, org_id)
+            if row.org_id is None:
+                await bypass_rls(conn)  # a public row: the handler authorized it
+            return await insert_row(conn, row, created_by=created_by, note=note)

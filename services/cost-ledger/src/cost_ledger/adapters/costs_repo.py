@@ -1,10 +1,9 @@
 """Read side of the cost API. Every query runs in a transaction scoped to the caller's org
 (RLS) and filters by org explicitly as well; members pass their own user id."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -12,6 +11,7 @@ import asyncpg
 from rex_shared.db import scope_to_org
 
 from cost_ledger.domain.aggregates import COST_COLUMNS, TOKEN_FIELDS
+from cost_ledger.domain.reports import CallFilter, Cursor, Window
 
 
 @asynccontextmanager
@@ -60,20 +60,6 @@ _SUMS = ", ".join(
 )
 
 
-@dataclass(frozen=True)
-class Window:
-    """Which daily rollup rows to add up: [start, end) days of one org, optionally narrowed."""
-
-    org_id: str
-    start: date
-    end: date
-    user_id: str | None = None
-    project_id: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    metric: str | None = None
-
-
 _FILTERS = (
     " FROM daily_costs WHERE org_id = $1 AND day >= $2 AND day < $3"
     " AND ($4::text IS NULL OR user_id = $4) AND ($5::text IS NULL OR project_id = $5)"
@@ -119,23 +105,6 @@ async def summary(
     return [r for r in rows if r["part"] == 1], [r for r in rows if r["part"] == 2]
 
 
-@dataclass(frozen=True)
-class CallFilter:
-    """Filters of GET /costs/calls."""
-
-    org_id: str
-    user_id: str | None = None
-    project_id: str | None = None
-    evaluation_id: UUID | None = None
-    provider: str | None = None
-    model: str | None = None
-    metric: str | None = None
-    status: str | None = None
-    entry_kind: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
 _CALLS = (
     "SELECT * FROM ledger_entries WHERE org_id = $1"
     " AND ($2::text IS NULL OR user_id = $2) AND ($3::text IS NULL OR project_id = $3)"
@@ -148,8 +117,6 @@ _CALLS = (
     " ORDER BY occurred_at DESC, call_id DESC, seq DESC LIMIT $15"
 )
 
-Cursor = tuple[datetime, UUID, int]
-
 
 async def calls(
     pool: asyncpg.Pool, f: CallFilter, *, after: Cursor | None, limit: int
@@ -161,3 +128,32 @@ async def calls(
             _CALLS, f.org_id, f.user_id, f.project_id, f.evaluation_id, f.provider, f.model,
             f.metric, f.status, f.entry_kind, f.start, f.end, *position, limit,
         ))  # fmt: skip
+
+
+class PgCostReports:
+    """The CostReports port on a pool: each read in its own org-scoped transaction."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
+        self._pool = pool  # a getter: the pool opens after wiring
+
+    async def evaluation_costs(
+        self, *, evaluation_id: UUID, org_id: str, user_id: str | None
+    ) -> EvaluationCosts | None:
+        return await evaluation_costs(
+            self._pool(), evaluation_id=evaluation_id, org_id=org_id, user_id=user_id
+        )
+
+    async def summary(
+        self, window: Window, *, group_by: str | None, bucket: str
+    ) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+        return await summary(self._pool(), window, group_by=group_by, bucket=bucket)
+
+    async def rollup(
+        self, window: Window, *, group_by: str | None, bucket: str
+    ) -> list[asyncpg.Record]:
+        return await rollup(self._pool(), window, group_by=group_by, bucket=bucket)
+
+    async def calls(
+        self, f: CallFilter, *, after: Cursor | None, limit: int
+    ) -> list[asyncpg.Record]:
+        return await calls(self._pool(), f, after=after, limit=limit)

@@ -1,7 +1,7 @@
 """Ledger writes: one statement per batch (entries, aggregates, rollups, outbox), RLS-aware."""
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +20,10 @@ from cost_ledger.adapters.ledger_sql import (
 )
 from cost_ledger.adapters.sql import columns
 from cost_ledger.domain.aggregates import COST_FIELDS, TOKEN_FIELDS
-from cost_ledger.domain.ledger import SOURCE, LedgerEntry, cost_event_id, cost_payloads
-from cost_ledger.domain.repricing import Adjustment, Recorded, Scope, adjustment_event
+from cost_ledger.domain.ledger import LedgerEntry
+from cost_ledger.domain.repricing import Adjustment, Recorded, Scope
+from cost_ledger.events import SOURCE, adjustment_event, cost_event_id, cost_payloads
+from cost_ledger.ports import Contended
 
 _ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("call_id", "uuid"), ("event_id", "text"), ("org_id", "text"), ("project_id", "text"),
@@ -43,6 +45,7 @@ _ENTRY_COLUMNS: tuple[tuple[str, str], ...] = (
 _CHARGES = charges_statement(_ENTRY_COLUMNS)
 _ADJUSTMENTS = adjustments_statement()
 _CE_TYPE = topics.ce_type(topics.LLM_COST_RECORDED)
+_CONTENDED = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 
 
 @dataclass(frozen=True)
@@ -139,22 +142,32 @@ class PgLedgerTx:
     async def recorded_calls(self, scope: Scope, *, limit: int) -> list[Recorded]:
         return await reprice_repo.recorded_calls(self._conn, scope, limit=limit)
 
-    @property
-    def conn(self) -> asyncpg.Connection:
-        return self._conn
-
 
 class PgLedgerStore:
     """Hands out ledger transactions on pooled connections."""
 
-    def __init__(self, pool: asyncpg.Pool, *, schema: str, cost_topic: str) -> None:
-        self._pool, self._topic = pool, cost_topic
+    def __init__(self, pool: Callable[[], asyncpg.Pool], *, schema: str, cost_topic: str) -> None:
+        self._pool, self._topic = pool, cost_topic  # a getter: the pool opens after wiring
         self._channel = outbox.channel(schema)
 
     @asynccontextmanager
     async def transaction(self, org_id: str | None = None) -> AsyncIterator[PgLedgerTx]:
         """A transaction for one org (RLS-scoped), or for the trusted consumer (all orgs)."""
-        async with self._pool.acquire() as pooled, pooled.transaction():
+        if org_id is None:
+            # The consumer's batches: asyncpg's own errors reach BatchConsumer, which knows
+            # them as transient (redeliver, never dead-letter).
+            async with self._open(None) as tx:
+                yield tx
+            return
+        try:
+            async with self._open(org_id) as tx:
+                yield tx
+        except _CONTENDED as exc:  # the consumer held the same aggregate rows
+            raise Contended(str(exc)) from exc
+
+    @asynccontextmanager
+    async def _open(self, org_id: str | None) -> AsyncIterator[PgLedgerTx]:
+        async with self._pool().acquire() as pooled, pooled.transaction():
             # The pool hands out a proxy that behaves as a Connection; the stubs type it apart.
             conn = cast(asyncpg.Connection, pooled)
             if org_id is None:

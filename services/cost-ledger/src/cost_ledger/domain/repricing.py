@@ -5,11 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid5
 
-from rex_shared import cloudevents
-from rex_shared.cloudevents import OutgoingEvent
-from rex_shared.events import REX_NAMESPACE, CallStatus, CostComponents, LlmCostRecorded, Usage
+from rex_shared.events import REX_NAMESPACE, CallStatus, CostComponents, Usage
 
-from cost_ledger.domain.ledger import SOURCE
 from cost_ledger.domain.pricebook import PriceBook, PriceStatus
 
 _PARTS = tuple(CostComponents.model_fields)
@@ -100,22 +97,6 @@ def reprice(call: Recorded, book: PriceBook, *, now: datetime) -> Adjustment | N
         new_cost=quote.cost, delta=delta, unpriced_delta=-1 if call.status == "unpriced" else 0,
         recorded_at=now,
     )  # fmt: skip
-
-
-def adjustment_event(adj: Adjustment) -> OutgoingEvent:
-    """`llm.cost.recorded` for an adjustment: cost is the DELTA, usage zero (already counted)."""
-    call = adj.of
-    data = LlmCostRecorded(
-        call_id=call.call_id, evaluation_id=call.evaluation_id, metric=call.metric,
-        org_id=call.org_id, project_id=call.project_id, user_id=call.user_id,
-        provider=call.provider, model=call.model, status="priced", call_status=call.call_status,
-        usage=Usage(), cost=adj.delta, price_id=adj.price_id, occurred_at=call.occurred_at,
-        recorded_at=adj.recorded_at, entry_kind="adjustment", adjusts_call_id=call.call_id,
-        adjustment_id=adj.adjustment_id,
-    )  # fmt: skip
-    return cloudevents.build(
-        data, source=SOURCE, event_id=adj.event_id, key=call.org_id, time=adj.recorded_at
-    )
 
 
 def total_delta(adjustments: list[Adjustment]) -> Decimal:
