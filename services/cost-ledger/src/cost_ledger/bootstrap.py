@@ -5,7 +5,7 @@ argument of `create_app` / `build_deps` (tests pass fakes or a lent pool and pro
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -41,21 +41,9 @@ SERVICE = "cost-ledger"
 
 
 @dataclass
-class Opened:
-    """The pool and producer: open while the app runs (lent ones in tests), None before."""
-
-    pool: asyncpg.Pool | None = None
-    producer: AIOKafkaProducer | None = None
-
-    def db(self) -> asyncpg.Pool:
-        if self.pool is None:
-            raise RuntimeError("the database pool is not open")
-        return self.pool
-
-
-@dataclass
 class Deps:
-    """What handlers and routes need."""
+    """What handlers and routes need; the pool and producer are open while the app runs (None
+    before, unless lent)."""
 
     settings: Settings
     verify: Callable[[Request], Coroutine[Any, Any, Principal]]
@@ -65,7 +53,14 @@ class Deps:
     prices: PriceBooks
     now: Clock = utcnow
     observe: Callable[[list[Any]], None] = metrics.observe_added
-    opened: Opened = field(default_factory=Opened)
+    pool: asyncpg.Pool | None = None
+    producer: AIOKafkaProducer | None = None
+
+    def db(self) -> asyncpg.Pool:
+        """The open pool."""
+        if self.pool is None:
+            raise RuntimeError("the database pool is not open")
+        return self.pool
 
 
 def build_deps(
@@ -73,21 +68,26 @@ def build_deps(
     producer: AIOKafkaProducer | None = None, store: LedgerStore | None = None,
     catalog: Catalog | None = None, reports: CostReports | None = None, now: Clock = utcnow,
 ) -> Deps:  # fmt: skip
-    """The real adapters on the (lazily opened) pool, unless given."""
-    s, opened = settings, Opened(pool, producer)
+    """The real adapters on the pool the lifespan opens, unless given."""
+    s = settings
+
+    def db() -> asyncpg.Pool:  # the adapters ask for the pool when they run, not now
+        return deps.db()
+
     verifier = JwtVerifier(s.jwt_secret.get_secret_value(), jwks_url=s.jwks_url)
-    catalog = catalog or PgCatalog(opened.db)
-    return Deps(
+    catalog = catalog or PgCatalog(db)
+    deps = Deps(
         settings=s, verify=principal_dependency(verifier),
-        store=store or PgLedgerStore(opened.db, schema=s.db_schema, cost_topic=s.cost_topic),
-        catalog=catalog, reports=reports or PgCostReports(opened.db),
-        prices=PriceBooks(catalog), now=now, opened=opened,
+        store=store or PgLedgerStore(db, schema=s.db_schema, cost_topic=s.cost_topic),
+        catalog=catalog, reports=reports or PgCostReports(db), prices=PriceBooks(catalog),
+        now=now, pool=pool, producer=producer,
     )  # fmt: skip
+    return deps
 
 
 def calls_consumers(deps: Deps) -> list[CallsConsumer]:
     """The group members of this process, each with its own BatchConsumer around record_calls."""
-    s, producer = deps.settings, deps.opened.producer
+    s, producer = deps.settings, deps.producer
     assert producer is not None
     handle = partial(record_calls, store=deps.store, book=deps.prices.book, now=deps.now,
                      observe=deps.observe, observe_lag=metrics.observe_lag)  # fmt: skip
@@ -106,16 +106,16 @@ def calls_consumers(deps: Deps) -> list[CallsConsumer]:
 
 async def _open(deps: Deps, stack: AsyncExitStack) -> tuple[asyncpg.Pool, AIOKafkaProducer]:
     """Open the pool and start the producer, unless lent (a lent one is never closed here)."""
-    s, opened = deps.settings, deps.opened
-    if opened.pool is None:
-        opened.pool = await db.create_pool(s.database_url, schema=s.db_schema,
-                                           max_size=s.db_pool_max)  # fmt: skip
-        stack.push_async_callback(opened.pool.close)
-    if opened.producer is None:
-        opened.producer = make_producer(s.kafka_bootstrap, client_id=SERVICE)
-        await opened.producer.start()
-        stack.push_async_callback(opened.producer.stop)
-    return opened.pool, opened.producer
+    s = deps.settings
+    if deps.pool is None:
+        deps.pool = await db.create_pool(s.database_url, schema=s.db_schema,
+                                         max_size=s.db_pool_max)  # fmt: skip
+        stack.push_async_callback(deps.pool.close)
+    if deps.producer is None:
+        deps.producer = make_producer(s.kafka_bootstrap, client_id=SERVICE)
+        await deps.producer.start()
+        stack.push_async_callback(deps.producer.stop)
+    return deps.pool, deps.producer
 
 
 @asynccontextmanager
@@ -159,8 +159,7 @@ def create_app(
     s = settings
     deps = build_deps(s, pool=pool, producer=producer, store=store, catalog=catalog,
                       reports=reports, now=now)  # fmt: skip
-    opened = deps.opened
-    limiter = RateLimiter(lambda: opened.pool, per_principal=s.rate_limit_per_principal,
+    limiter = RateLimiter(lambda: deps.pool, per_principal=s.rate_limit_per_principal,
                           per_org=s.rate_limit_per_org)  # fmt: skip
     # Every route: authenticated (the limiter's dependency verifies the token, 401 otherwise),
     # then counted against the rate limits.
@@ -170,8 +169,8 @@ def create_app(
     app = build_app(
         service=SERVICE, title="REX cost ledger", lifespan=lambda _: _lifespan(deps),
         routers=[v1],
-        checks={"postgres": pg_check(lambda: opened.pool),
-                "kafka": kafka_check(lambda: opened.producer)},
+        checks={"postgres": pg_check(lambda: deps.pool),
+                "kafka": kafka_check(lambda: deps.producer)},
     )  # fmt: skip
     install_http_policy(app, HttpPolicy(max_body_bytes=s.max_body_bytes,
                                         security_headers=s.send_security_headers(),
