@@ -18,16 +18,22 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 CursorParam = Annotated[str | None, Query(max_length=200)]
 
 
-def get_deps(request: Request) -> "Deps":
-    """What bootstrap built for this app."""
+def deps_of(request: Request) -> "Deps":
+    """What bootstrap built for this app (`app.state.deps`), for code that has the request."""
     return cast("Deps", request.app.state.deps)
+
+
+async def get_deps(request: Request) -> "Deps":
+    # async on purpose: FastAPI runs a plain `def` dependency in its threadpool, a thread hop
+    # on every request that uses it.
+    return deps_of(request)
 
 
 DepsDep = Annotated["Deps", Depends(get_deps)]
 
 
 async def _caller(request: Request) -> Principal:
-    principal = await get_deps(request).verify(request)
+    principal = await deps_of(request).verify(request)
     # A token without any role REX knows reads nothing: least privilege, not "member".
     require_role(principal, *KNOWN_ROLES)
     return principal
@@ -68,7 +74,7 @@ def _preflight(*roles: str) -> Any:
     async def resolve(request: Request) -> Preflight:
         caller = await _caller(request)
         require_role(caller, *roles)  # 403 before any complaint about the body
-        deps = get_deps(request)
+        deps = deps_of(request)
         return Preflight(caller, deps.db(), deps)
 
     return resolve

@@ -12,8 +12,15 @@ from cost_ledger.bootstrap import Deps
 from cost_ledger.entrypoints.http.schemas import NO_NUL
 
 
-def get_deps(request: Request) -> Deps:
+def deps_of(request: Request) -> Deps:
+    """What bootstrap built for this app (`app.state.deps`), for code that has the request."""
     return cast(Deps, request.app.state.deps)
+
+
+async def get_deps(request: Request) -> Deps:
+    # async on purpose: FastAPI runs a plain `def` dependency in its threadpool, a thread hop
+    # on every request that uses it.
+    return deps_of(request)
 
 
 DepsDep = Annotated[Deps, Depends(get_deps)]
@@ -21,7 +28,7 @@ DepsDep = Annotated[Deps, Depends(get_deps)]
 
 async def _caller(request: Request) -> Principal:
     # The rate limiter (a dependency of every route, run first) verified and kept it already.
-    return await get_deps(request).verify(request)
+    return await deps_of(request).verify(request)
 
 
 PrincipalDep = Annotated[Principal, Depends(_caller)]

@@ -10,8 +10,15 @@ from rex_shared.auth import Principal
 from evaluator.bootstrap import Deps
 
 
-def get_deps(request: Request) -> Deps:
+def deps_of(request: Request) -> Deps:
+    """What bootstrap built for this app (`app.state.deps`), for code that has the request."""
     return cast(Deps, request.app.state.deps)
+
+
+async def get_deps(request: Request) -> Deps:
+    # async on purpose: FastAPI runs a plain `def` dependency in its threadpool, a thread hop
+    # on every request that uses it.
+    return deps_of(request)
 
 
 async def get_principal(request: Request) -> Principal:
