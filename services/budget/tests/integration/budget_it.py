@@ -51,6 +51,14 @@ async def publish(producer: AIOKafkaProducer, *events: cloudevents.OutgoingEvent
     await send_events(producer, events)
 
 
+async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
+    """Creates a monthly soft-limit budget (unless `body` says otherwise); returns its id."""
+    body = {"name": "b", "period": "monthly", "is_hard_limit": False, **body}
+    reply = await client.post("/api/v1/budgets", json=body, headers=headers)
+    assert reply.status_code == 201, reply.text
+    return str(reply.json()["data"]["id"])
+
+
 async def get_data(
     client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any
 ) -> Any:

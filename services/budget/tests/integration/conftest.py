@@ -4,6 +4,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from rex_shared import topics
 from rex_shared.kafka import make_producer
 from rex_testkit.infra import Infra
-from rex_testkit.kafka import fresh_group
+from rex_testkit.kafka import TopicTail, fresh_group
 from rex_testkit.pg import service_database
 
 # `budget_it` (helpers) sits next to the tests; pytest's importlib mode does not add this folder.
@@ -125,3 +126,21 @@ async def second_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=other)
         async with httpx.AsyncClient(transport=transport, base_url="http://budget-2") as c:
             yield c
+
+
+def _tail_of(topic: str) -> Any:
+    """A fixture: `topic` read from the start of the test on (opened once `app` is up)."""
+
+    @pytest.fixture
+    async def tail(
+        app: FastAPI, infra: Infra, producer: AIOKafkaProducer
+    ) -> AsyncIterator[TopicTail]:
+        async with await TopicTail.open(infra.kafka_bootstrap, topic) as opened:
+            yield opened
+
+    return tail
+
+
+crossings = _tail_of(topics.BUDGET_THRESHOLD_CROSSED)
+closings = _tail_of(topics.BUDGET_PERIOD_CLOSED)
+forecasts = _tail_of(topics.BUDGET_FORECAST_EXCEEDED)

@@ -1,49 +1,19 @@
 """A budget changed mid-period, absolute thresholds, forecasts and closing periods."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
 from budget.domain.periods import period_bounds
-from budget_it import cost_recorded, get_data, publish, wait_for_usage
-from fastapi import FastAPI
-from rex_shared import topics
+from budget_it import cost_recorded, create, get_data, publish, wait_for_usage
 from rex_shared.events import BudgetForecastExceeded, BudgetPeriodClosed, BudgetThresholdCrossed
-from rex_testkit.infra import Infra
 from rex_testkit.kafka import TopicTail
 
 BUDGETS = "/api/v1/budgets"
-
-
-async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
-    body = {"name": "b", "period": "monthly", "is_hard_limit": False, **body}
-    reply = await client.post(BUDGETS, json=body, headers=headers)
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["data"]["id"])
-
-
-@pytest.fixture
-async def crossings(
-    app: FastAPI, infra: Infra, producer: AIOKafkaProducer
-) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_THRESHOLD_CROSSED)
-    yield tail
-    await tail.close()
-
-
-@pytest.fixture
-async def closings(
-    app: FastAPI, infra: Infra, producer: AIOKafkaProducer
-) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_PERIOD_CLOSED)
-    yield tail
-    await tail.close()
 
 
 def actual_of(budget_id: str) -> Any:
@@ -213,15 +183,6 @@ async def test_a_period_closes_once_when_the_next_one_begins_or_by_the_sweep(
     )
     assert closed[quiet].usage_amount == D(4) and closed[quiet].period_end <= datetime.now(UTC)
     assert {r.key for r in records} == {org.encode()}
-
-
-@pytest.fixture
-async def forecasts(
-    app: FastAPI, infra: Infra, producer: AIOKafkaProducer
-) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_FORECAST_EXCEEDED)
-    yield tail
-    await tail.close()
 
 
 def least_elapsed_period(now: datetime) -> tuple[str, float]:

@@ -1,37 +1,16 @@
 """From `llm.cost.recorded` on Kafka to usage, alerts and `budget.threshold.crossed`."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
-from budget_it import cost_recorded, get_data, publish, usage_of, wait_for_usage
-from fastapi import FastAPI
-from rex_shared import topics
-from rex_testkit.infra import Infra
+from budget_it import cost_recorded, create, get_data, publish, usage_of, wait_for_usage
 from rex_testkit.kafka import TopicTail, header
 
 BUDGETS = "/api/v1/budgets"
-
-
-async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
-    body = {"name": "b", "period": "monthly", "is_hard_limit": False, **body}
-    reply = await client.post(BUDGETS, json=body, headers=headers)
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["data"]["id"])
-
-
-@pytest.fixture
-async def crossings(
-    app: FastAPI, infra: Infra, producer: AIOKafkaProducer
-) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(infra.kafka_bootstrap, topics.BUDGET_THRESHOLD_CROSSED)
-    yield tail
-    await tail.close()
 
 
 def of_org(org: str, kind: str = "actual") -> Any:
