@@ -37,8 +37,8 @@ import httpx
 from _stats import bench_line, percentile
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from notifier.adapters.renderer import EVENTS
 from notifier.domain.samples import threshold_crossed
-from notifier.messages import EVENTS
 from rex_shared import cloudevents
 from rex_shared.auth import JwtVerifier
 from rex_shared.crypto import new_kek

@@ -9,8 +9,8 @@ from uuid import NAMESPACE_URL, uuid5
 import pytest
 from notifier.domain.channels import RateLimit
 from notifier.domain.delivery import Delivery, DeliveryError, Outcome
+from notifier.domain.message import Rendered
 from notifier.domain.routing import Target
-from notifier.messages import Rendered
 from notifier.ports import NewDelivery, Resolved
 
 UNLIMITED = RateLimit(per_second=10_000, burst=10_000)

@@ -1,11 +1,12 @@
-"""Wires the real adapters into the app; the only module that builds pools, clients and tasks."""
+"""The composition root: the only module that builds pools, producers, clients and tasks."""
 
 import functools
 import logging
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import cast
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -13,7 +14,6 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier
-from rex_shared.consumer import BatchConsumer
 from rex_shared.crypto import SecretBox, new_kek
 from rex_shared.db import create_pool
 from rex_shared.kafka import ensure_topics, make_producer
@@ -25,22 +25,51 @@ from notifier.adapters.deliveries_query import DeliveryQueries
 from notifier.adapters.deliveries_repo import PgDeliveries
 from notifier.adapters.email import EmailChannel, SmtpConfig
 from notifier.adapters.registry import ChannelFactory, ChannelRegistry, HttpSession
+from notifier.adapters.renderer import EVENTS, Renderer
 from notifier.adapters.slack import SlackChannel
 from notifier.config import Settings
 from notifier.domain.channels import Kind
 from notifier.domain.routing import Target
-from notifier.entrypoints.api import build_router
-from notifier.entrypoints.consumer import subscribe
-from notifier.entrypoints.worker import DeliveryWorker
-from notifier.handlers import deliver, plan_deliveries
-from notifier.messages import EVENTS, Renderer
-from notifier.ports import Resolved
+from notifier.entrypoints.http import routers
+from notifier.entrypoints.kafka import consumers, subscribe
+from notifier.entrypoints.workers import DeliveryWorker
+from notifier.handlers.deliveries import deliver, plan_deliveries
+from notifier.ports import (
+    ChannelBuilder,
+    ChannelStore,
+    DeliveryReads,
+    MessageRenderer,
+    Resolved,
+    SlotTaker,
+)
 
 SCHEMA = "notifier"
 log = logging.getLogger(__name__)
 
 # Libraries that would log secrets (webhook URLs, SMTP conversations) at DEBUG or INFO.
 _QUIET_LOGGERS = ("httpx", "httpcore", "aiosmtplib", "slack_sdk", "aiohttp.client")
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the routes and their use cases need; `app.state.deps`, read by `get_deps`."""
+
+    limiter: RateLimiter
+    deliveries: DeliveryReads
+    channels: ChannelStore
+    take: SlotTaker
+    factory: ChannelBuilder
+    renderer: MessageRenderer
+    https_targets_only: bool
+    test_timeout_s: float
+
+
+@dataclass
+class _Live:
+    """What the lifespan opened, for the readiness checks."""
+
+    pool: asyncpg.Pool | None = None
+    producer: AIOKafkaProducer | None = None
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -84,8 +113,54 @@ def default_channels(settings: Settings, session: HttpSession) -> dict[str, Reso
     return channels
 
 
+def channel_factory(settings: Settings, session: HttpSession) -> ChannelFactory:
+    """Builds the adapters of the organizations' own channels."""
+    return ChannelFactory(
+        session=session,
+        tls_context=tls_context(settings),
+        smtp_timeout_s=settings.smtp_timeout_s,
+        slack_timeout_s=settings.slack_timeout_s,
+        webhook_timeout_s=settings.webhook_timeout_s,
+    )
+
+
+def _needs(pool: asyncpg.Pool | None) -> asyncpg.Pool:
+    if pool is None:
+        raise ValueError("build_deps needs a pool, or a replacement of every table adapter")
+    return pool
+
+
+def build_deps(
+    settings: Settings,
+    *,
+    pool: asyncpg.Pool | None = None,
+    session: HttpSession | None = None,
+    box: SecretBox | None = None,
+    deliveries: DeliveryReads | None = None,
+    channels: ChannelStore | None = None,
+    take: SlotTaker | None = None,
+    factory: ChannelBuilder | None = None,
+) -> Deps:
+    """The routes' dependencies over `pool`; any adapter given replaces the real one."""
+    session = session or HttpSession(max(settings.slack_timeout_s, settings.webhook_timeout_s))
+    return Deps(
+        limiter=RateLimiter(
+            lambda: pool,
+            per_principal=settings.rate_limit_per_principal,
+            per_org=settings.rate_limit_per_org,
+        ),
+        deliveries=deliveries or DeliveryQueries(_needs(pool)),
+        channels=channels or PgChannels(_needs(pool), box or secret_box(settings)),
+        take=take or PgDeliveries(_needs(pool)).take,
+        factory=factory or channel_factory(settings, session),
+        renderer=Renderer(dashboard_url=settings.dashboard_url),
+        https_targets_only=settings.https_targets_only,
+        test_timeout_s=settings.test_send_timeout_s,
+    )
+
+
 def _worker(
-    settings: Settings, store: PgDeliveries, registry: ChannelRegistry, renderer: Renderer
+    settings: Settings, store: PgDeliveries, registry: ChannelRegistry, renderer: MessageRenderer
 ) -> DeliveryWorker:
     send = functools.partial(
         deliver, store=store, channels=registry, renderer=renderer, policy=settings.retry_policy
@@ -117,30 +192,10 @@ async def _connect(
     return pool, producer
 
 
-def _consumers(
-    app: FastAPI, store: PgDeliveries, defaults: list[Target], producer: AIOKafkaProducer
-) -> dict[str, BatchConsumer[Any]]:
-    """One BatchConsumer per budget topic with templates, all planning deliveries."""
-    return {
-        topic: BatchConsumer(
-            name="notifier",
-            model=spec.model,
-            producer=producer,
-            handle=functools.partial(
-                plan_deliveries,
-                event_type=topic,
-                store=store,
-                directory=app.state.channels,
-                defaults=defaults,
-            ),
-        )
-        for topic, spec in EVENTS.items()
-    }
-
-
-async def _start(app: FastAPI, settings: Settings, stack: AsyncExitStack) -> None:
+async def _start(app: FastAPI, settings: Settings, stack: AsyncExitStack, live: _Live) -> None:
     """Start everything in dependency order; the stack stops it in reverse."""
     pool, producer = await _connect(settings, stack)
+    live.pool, live.producer = pool, producer
     session = HttpSession(max(settings.slack_timeout_s, settings.webhook_timeout_s))
     stack.push_async_callback(session.aclose)
     defaults = default_channels(settings, session)
@@ -149,61 +204,47 @@ async def _start(app: FastAPI, settings: Settings, stack: AsyncExitStack) -> Non
         default_rates={key: r.rate for key, r in defaults.items()},
         pacing_inline_s=settings.pacing_inline_s,
     )
-    app.state.pool, app.state.producer = pool, producer
-    app.state.queries = DeliveryQueries(pool)
-    app.state.channels = PgChannels(pool, secret_box(settings))
-    app.state.take = store.take
-    app.state.factory = ChannelFactory(
-        session=session,
-        tls_context=tls_context(settings),
-        smtp_timeout_s=settings.smtp_timeout_s,
-        slack_timeout_s=settings.slack_timeout_s,
-        webhook_timeout_s=settings.webhook_timeout_s,
+    channels, factory = PgChannels(pool, secret_box(settings)), channel_factory(settings, session)
+    app.state.deps = deps = build_deps(
+        settings, pool=pool, session=session, channels=channels, take=store.take, factory=factory
     )
-    registry = ChannelRegistry(
-        defaults=defaults, load=app.state.channels.load, factory=app.state.factory
-    )
-    worker = _worker(settings, store, registry, app.state.renderer)
+    registry = ChannelRegistry(defaults=defaults, load=channels.load, factory=factory)
+    worker = _worker(settings, store, registry, deps.renderer)
     await worker.start()
     stack.push_async_callback(worker.stop)  # drains in-flight sends before the pool closes
     targets = [Target(key, cast(Kind, r.channel.kind)) for key, r in defaults.items()]
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="rex-notifier")
-    consumers = _consumers(app, store, targets, producer)
-    subscribe(broker, consumers, group_id=settings.consumer_group)
+    plan = functools.partial(plan_deliveries, store=store, directory=channels, defaults=targets)
+    subscribe(broker, consumers(producer, plan), group_id=settings.consumer_group)
     await broker.start()
     stack.push_async_callback(broker.stop)  # stops first: no new events while the rest drains
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The notifier app; its lifespan runs the consumer and the delivery worker."""
+def create_app(settings: Settings, *, deps: Deps | None = None) -> FastAPI:
+    """The notifier app; without `deps` (a test's fakes) its lifespan builds the real ones."""
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    live = _Live()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            await _start(app, settings, stack)
+            await _start(app, settings, stack, live)
             settle_gc()  # startup objects out of the collector's full passes
             yield
 
-    verifier = JwtVerifier(settings.jwt_secret.get_secret_value(), jwks_url=settings.jwks_url)
-    limiter = RateLimiter(
-        lambda: getattr(app.state, "pool", None),
-        per_principal=settings.rate_limit_per_principal,
-        per_org=settings.rate_limit_per_org,
-    )
     app = build_app(
         service="notifier",
         title="REX notifier",
         lifespan=lifespan,
-        routers=[build_router(verifier, limiter)],
+        routers=routers(
+            JwtVerifier(settings.jwt_secret.get_secret_value(), jwks_url=settings.jwks_url)
+        ),
         checks={
-            "postgres": pg_check(lambda: getattr(app.state, "pool", None)),
-            "kafka": kafka_check(lambda: getattr(app.state, "producer", None)),
+            "postgres": pg_check(lambda: live.pool),
+            "kafka": kafka_check(lambda: live.producer),
         },
     )
     install_http_policy(app, settings.http_policy)
-    app.state.renderer = Renderer(dashboard_url=settings.dashboard_url)
-    app.state.https_targets_only = settings.https_targets_only
-    app.state.test_timeout_s = settings.test_send_timeout_s
+    app.state.deps = deps
     return app

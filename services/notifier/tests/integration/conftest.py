@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
+from notifier.adapters.renderer import EVENTS
 from notifier.bootstrap import create_app
 from notifier.config import Settings
-from notifier.messages import EVENTS
 from rex_shared import topics
 from rex_shared.crypto import new_kek
 from rex_shared.kafka import commit_groups_at_end, ensure_topics, make_producer

@@ -10,11 +10,8 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from notifier.adapters.channels_repo import PgChannels
-from notifier.adapters.deliveries_query import DeliveryQueries
 from notifier.adapters.deliveries_repo import PgDeliveries
-from notifier.adapters.registry import ChannelFactory, HttpSession
-from notifier.bootstrap import create_app
+from notifier.bootstrap import build_deps, create_app
 from notifier.config import Settings
 from notifier.domain.samples import threshold_crossed
 from notifier.ports import NewDelivery
@@ -35,13 +32,8 @@ async def service_pool(notifier_dsn: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 def _app(settings: Settings, pool: asyncpg.Pool, box: SecretBox) -> FastAPI:
-    app = create_app(settings)  # the lifespan is not run: state set as it would set it
-    app.state.pool = pool
-    app.state.queries = DeliveryQueries(pool)
-    app.state.channels = PgChannels(pool, box)
-    app.state.take = PgDeliveries(pool).take
-    app.state.factory = ChannelFactory(session=HttpSession(5.0))
-    return app
+    # The lifespan is not run: the routes get the real adapters over this pool.
+    return create_app(settings, deps=build_deps(settings, pool=pool, box=box))
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
-from notifier.adapters.deliveries_query import DeliveryQueries
 from notifier.adapters.deliveries_repo import PgDeliveries
-from notifier.bootstrap import create_app
+from notifier.bootstrap import build_deps, create_app
 from notifier.config import Settings
 from notifier.domain.channels import RateLimit
 from notifier.domain.samples import threshold_crossed
@@ -49,8 +48,8 @@ async def test_pages_list_every_delivery_of_the_org_once_newest_first(
     pool: asyncpg.Pool, org: str, jwt_secret: str, auth_headers: Callable[..., dict[str, str]]
 ) -> None:
     await PgDeliveries(pool).add(_rows(org, f"email:nobody-{uuid4().hex[:8]}", 7))
-    app = create_app(Settings(jwt_secret=jwt_secret, database_url="postgresql://unused"))
-    app.state.queries = DeliveryQueries(pool)
+    settings = Settings(jwt_secret=jwt_secret, database_url="postgresql://unused")
+    app = create_app(settings, deps=build_deps(settings, pool=pool))
     seen: list[dict[str, Any]] = []
     cursor: str | None = None
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://n") as c:

@@ -8,7 +8,7 @@ import pytest
 from notifier.adapters.email import EmailChannel, SmtpConfig
 from notifier.adapters.slack import SlackChannel
 from notifier.domain.delivery import DeliveryError, PermanentError, TransientError
-from notifier.messages import Rendered
+from notifier.domain.message import Rendered
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from slack_sdk.webhook.webhook_response import WebhookResponse
 

@@ -5,12 +5,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from notifier.adapters.renderer import Renderer
 from notifier.domain.channels import Rule
 from notifier.domain.delivery import Delivery, PermanentError, RetryPolicy, TransientError
 from notifier.domain.routing import Target
 from notifier.domain.samples import forecast_exceeded, period_closed, threshold_crossed
-from notifier.handlers import deliver, plan_deliveries, send_test
-from notifier.messages import Renderer
+from notifier.handlers.channel_test import send_test
+from notifier.handlers.deliveries import deliver, plan_deliveries
 from rex_shared import topics
 from rex_shared.consumer import Received
 

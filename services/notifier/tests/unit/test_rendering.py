@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 from notifier.adapters.email import build_email
-from notifier.domain.message import SEVERITY_STYLES
+from notifier.adapters.renderer import TEMPLATES, Renderer, make_environment
+from notifier.domain.message import SEVERITY_STYLES, Rendered
 from notifier.domain.samples import SAMPLES, period_closed, threshold_crossed
-from notifier.messages import TEMPLATES, Rendered, Renderer, make_environment
 from rex_shared import topics
 from rex_shared.events import BudgetPeriodClosed
 from slack_sdk.models.attachments import BlockAttachment

@@ -7,7 +7,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
-from notifier.bootstrap import create_app
+from notifier.bootstrap import build_deps, create_app
 from notifier.config import Settings
 from notifier.domain.samples import SAMPLES
 
@@ -15,7 +15,7 @@ ORG = "org-wiring"
 
 
 class NoDeliveries:
-    """DeliveryQueries with an empty table."""
+    """DeliveryReads over an empty table."""
 
     async def page(self, **_: Any) -> list[Any]:
         return []
@@ -27,12 +27,21 @@ class NoDeliveries:
         return None
 
 
+class Unreached:
+    """A table these tests never reach: roles and validation refuse first."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the API reached the table ({name})")
+
+
+def _app(settings: Settings) -> FastAPI:
+    fakes = {"deliveries": NoDeliveries(), "channels": Unreached(), "take": Unreached()}
+    return create_app(settings, deps=build_deps(settings, **fakes))
+
+
 @pytest.fixture
 def app(jwt_secret: str) -> FastAPI:
-    settings = Settings(jwt_secret=jwt_secret, dashboard_url="https://rex.example.com")
-    app = create_app(settings)
-    app.state.queries = NoDeliveries()  # the lifespan (not run here) would set the real one
-    return app
+    return _app(Settings(jwt_secret=jwt_secret, dashboard_url="https://rex.example.com"))
 
 
 @pytest.fixture
@@ -167,8 +176,7 @@ async def test_an_oversized_body_is_a_413(
 async def test_production_sends_security_headers_and_refuses_plain_http(
     jwt_secret: str, auth_headers: Callable[..., dict[str, str]]
 ) -> None:
-    settings = Settings(jwt_secret=jwt_secret, security_headers=True, require_https=True)
-    app = create_app(settings)
+    app = _app(Settings(jwt_secret=jwt_secret, security_headers=True, require_https=True))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as client:
         path = "/api/v1/notifications/preview?event=budget.period.closed"

@@ -7,13 +7,12 @@ from uuid import uuid4, uuid5
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
+from notifier.adapters.renderer import EVENTS
 from notifier.domain.routing import Target
 from notifier.domain.samples import SAMPLES, forecast_exceeded, threshold_crossed
-from notifier.entrypoints.consumer import subscribe
-from notifier.handlers import plan_deliveries
-from notifier.messages import EVENTS
+from notifier.entrypoints.kafka import consumers, subscribe
+from notifier.handlers.deliveries import plan_deliveries
 from rex_shared import cloudevents, topics
-from rex_shared.consumer import BatchConsumer
 from rex_shared.events import REX_NAMESPACE
 
 TOPIC = topics.BUDGET_THRESHOLD_CROSSED
@@ -32,19 +31,10 @@ class RecordingProducer:
 def _wired(store: Any, channels: list[Any], producer: RecordingProducer) -> KafkaBroker:
     broker = KafkaBroker("127.0.0.1:1")  # never contacted: TestKafkaBroker patches it
     defaults = [Target(c.key, c.kind) for c in channels]
-    consumers = {
-        topic: BatchConsumer(
-            name="notifier",
-            model=spec.model,
-            producer=producer,  # type: ignore[arg-type]
-            handle=functools.partial(
-                plan_deliveries, event_type=topic, store=store, directory=NoChannels(),
-                defaults=defaults,
-            ),
-        )
-        for topic, spec in EVENTS.items()
-    }  # fmt: skip
-    subscribe(broker, consumers, group_id="notifier")
+    plan = functools.partial(
+        plan_deliveries, store=store, directory=NoChannels(), defaults=defaults
+    )
+    subscribe(broker, consumers(producer, plan), group_id="notifier")  # type: ignore[arg-type]
     return broker
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from notifier.domain.delivery import Delivery
 from notifier.domain.samples import threshold_crossed
-from notifier.entrypoints.worker import DeliveryWorker
+from notifier.entrypoints.workers import DeliveryWorker
 from notifier.ports import NewDelivery
 
 

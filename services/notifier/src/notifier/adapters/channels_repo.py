@@ -14,6 +14,7 @@ from rex_shared.crypto import SecretBox, last4
 from notifier.adapters.pg import Conn, org_tx, trusted_tx
 from notifier.domain.channels import AnySpec, RateLimit, Rule, StoredChannel
 from notifier.domain.routing import Target
+from notifier.ports import ChannelKindChanged, ChannelNameTaken, SecretsUnreadable
 
 _COLUMNS = (
     "id, org_id, kind, name, enabled, config, rules, rate_per_s, rate_burst, secret_hints,"
@@ -48,18 +49,6 @@ _ORPHANS = """
 UPDATE deliveries SET status = 'dead', last_error = 'channel deleted', updated_at = now()
 WHERE channel_id = $1 AND status IN ('pending', 'failed')
 """
-
-
-class ChannelNameTaken(Exception):
-    """Another channel of the org has this name."""
-
-
-class SecretsUnreadable(Exception):
-    """The channel's secrets do not decrypt: its KEK is gone from REX_KEKS, or it was altered."""
-
-
-class ChannelKindChanged(Exception):
-    """A channel's kind cannot change; create another channel."""
 
 
 def _context(channel_id: UUID, org_id: str | None) -> str:

@@ -1,6 +1,5 @@
 """Org-scoped reads and the manual retry of the deliveries table, for the HTTP API."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -8,7 +7,8 @@ import asyncpg
 
 from notifier.adapters.deliveries_repo import COLUMNS, notify_worker, to_delivery
 from notifier.adapters.pg import org_tx
-from notifier.domain.delivery import Delivery, Status
+from notifier.domain.delivery import Delivery
+from notifier.ports import DeliveryFilter
 
 # RLS limits every statement to the org set for the transaction; `org_id = $1` says it again.
 _PAGE = f"""
@@ -32,19 +32,6 @@ SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now(
 WHERE id = $1 AND org_id = $2 AND status = 'dead'
 RETURNING {COLUMNS}
 """
-
-
-@dataclass(frozen=True)
-class DeliveryFilter:
-    """What a list may be narrowed to; `own_user` limits a member to their user budgets."""
-
-    status: Status | None = None
-    channel_id: UUID | None = None
-    channel_kind: str | None = None
-    event_type: str | None = None
-    event_id: str | None = None
-    budget_id: UUID | None = None
-    own_user: str | None = None
 
 
 class DeliveryQueries:

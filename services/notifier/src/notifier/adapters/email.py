@@ -15,7 +15,7 @@ import aiosmtplib
 
 from notifier.adapters.redact import Redactor
 from notifier.domain.delivery import PermanentError, TransientError, classify_smtp
-from notifier.messages import Rendered
+from notifier.domain.message import Rendered
 
 log = logging.getLogger(__name__)
 

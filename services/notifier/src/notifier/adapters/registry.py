@@ -10,13 +10,12 @@ from uuid import UUID
 
 import aiohttp
 
-from notifier.adapters.channels_repo import SecretsUnreadable
 from notifier.adapters.email import EmailChannel, SmtpConfig
 from notifier.adapters.slack import SlackChannel
 from notifier.adapters.webhook import WebhookChannel
 from notifier.domain.channels import StoredChannel
 from notifier.domain.delivery import Delivery, PermanentError
-from notifier.ports import Channel, Resolved
+from notifier.ports import Channel, Resolved, SecretsUnreadable
 
 Loader = Callable[[UUID], Awaitable[tuple[StoredChannel, dict[str, str]] | None]]
 

@@ -8,7 +8,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from notifier.adapters.redact import Redactor
 from notifier.domain.delivery import TransientError, classify_http
-from notifier.messages import Rendered
+from notifier.domain.message import Rendered
 
 SessionRef = Callable[[], aiohttp.ClientSession]
 

@@ -9,8 +9,8 @@ import aiohttp
 
 from notifier.adapters.redact import Redactor
 from notifier.domain.delivery import TransientError, classify_http
+from notifier.domain.message import Rendered
 from notifier.domain.signing import signature_headers
-from notifier.messages import Rendered
 
 USER_AGENT = "REX-Notifier/1 (+webhook)"
 

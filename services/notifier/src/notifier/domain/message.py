@@ -1,7 +1,7 @@
 """What an alert says: the template variables of each event, computed once, pure."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,26 @@ class SeverityStyle:
     colour: str
     icon: str
     slack_emoji: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One alert in every channel's format; `reference` names the delivery it belongs to."""
+
+    subject: str
+    text: str
+    html: str
+    slack: dict[str, Any]
+    reference: str = ""
+    event_type: str = ""
+    event_id: str = ""
+    # The event's data as JSON, for signed webhooks.
+    data: dict[str, Any] = field(default_factory=dict)
+    test: bool = False
+
+
+class UnknownEventType(LookupError):
+    """No templates exist for this event type."""
 
 
 SEVERITY_STYLES: dict[Severity, SeverityStyle] = {

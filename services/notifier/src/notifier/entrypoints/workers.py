@@ -1,4 +1,5 @@
-"""The delivery worker: claims due deliveries and sends them, woken by NOTIFY or every second."""
+"""Background loops: the delivery worker claims due deliveries and sends them, woken by NOTIFY
+or every second."""
 
 import asyncio
 import logging

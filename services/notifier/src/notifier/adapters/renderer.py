@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -16,23 +16,13 @@ from rex_shared.events import (
 )
 
 from notifier.domain.delivery import PermanentError
-from notifier.domain.message import forecast_context, period_closed_context, threshold_context
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One alert in every channel's format; `reference` names the delivery it belongs to."""
-
-    subject: str
-    text: str
-    html: str
-    slack: dict[str, Any]
-    reference: str = ""
-    event_type: str = ""
-    event_id: str = ""
-    # The event's data as JSON, for signed webhooks.
-    data: dict[str, Any] = field(default_factory=dict)
-    test: bool = False
+from notifier.domain.message import (
+    Rendered,
+    UnknownEventType,
+    forecast_context,
+    period_closed_context,
+    threshold_context,
+)
 
 
 @dataclass(frozen=True)
@@ -94,10 +84,6 @@ PARTS: dict[str, tuple[str, ...]] = {
     "slack": ("slack",),
     "webhook": ("text",),
 }
-
-
-class UnknownEventType(LookupError):
-    """No templates exist for this event type."""
 
 
 def slack_text(value: object) -> str:

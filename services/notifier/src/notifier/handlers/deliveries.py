@@ -1,10 +1,9 @@
-"""Use cases: route incoming events to deliveries, send a claimed delivery, send a test."""
+"""Use cases of the pipeline: plan deliveries from incoming events, send a claimed one."""
 
 import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from uuid import uuid4
 
 from prometheus_client import Counter
 from rex_shared.consumer import Received
@@ -18,13 +17,13 @@ from notifier.domain.delivery import (
     TransientError,
     after_failure,
 )
+from notifier.domain.message import UnknownEventType
 from notifier.domain.routing import Target, delivered, facts_of, route
-from notifier.messages import Renderer, UnknownEventType
 from notifier.ports import (
-    Channel,
     ChannelDirectory,
     ChannelResolver,
     DeliveryStore,
+    MessageRenderer,
     NewDelivery,
 )
 
@@ -70,7 +69,7 @@ async def deliver(
     *,
     store: DeliveryStore,
     channels: ChannelResolver,
-    renderer: Renderer,
+    renderer: MessageRenderer,
     policy: RetryPolicy,
     rand: Callable[[], float] = random.random,
 ) -> str:
@@ -95,7 +94,9 @@ async def deliver(
     return "sent"
 
 
-async def _send(delivery: Delivery, *, channels: ChannelResolver, renderer: Renderer) -> None:
+async def _send(
+    delivery: Delivery, *, channels: ChannelResolver, renderer: MessageRenderer
+) -> None:
     resolved = await channels.resolve(delivery)
     if resolved is None:
         raise PermanentError(f"channel {delivery.channel_key} is not configured")
@@ -111,11 +112,3 @@ async def _send(delivery: Delivery, *, channels: ChannelResolver, renderer: Rend
     except Exception as exc:  # a template or adapter bug: retry (bounded) so a fix can catch up
         log.exception("unexpected error sending delivery %s", delivery.id)
         raise TransientError(f"unexpected {type(exc).__name__}") from None
-
-
-async def send_test(channel: Channel, *, renderer: Renderer, sample: Contract) -> str:
-    """Send `sample` marked as a test; returns the test message's reference."""
-    reference = f"test-{uuid4()}"
-    message = renderer.render_event(sample.topic, sample, test=True, kind=channel.kind)
-    await channel.send(replace(message, reference=reference, event_id=reference))
-    return reference

@@ -1,14 +1,33 @@
 """Kafka subscriber: one consumer in the group for every budget topic; each topic's records go
 to its BatchConsumer (one subscriber per topic would rebalance the group once per topic)."""
 
+import functools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from rex_shared.consumer import BatchConsumer, no_decode, raw_records
+
+from notifier.adapters.renderer import EVENTS
+
+Plan = Callable[..., Awaitable[None]]
+
+
+def consumers(producer: AIOKafkaProducer, plan: Plan) -> dict[str, BatchConsumer[Any]]:
+    """One BatchConsumer per budget topic, each calling `plan(batch, event_type=topic)`."""
+    return {
+        topic: BatchConsumer(
+            name="notifier",
+            model=spec.model,
+            producer=producer,
+            handle=functools.partial(plan, event_type=topic),
+        )
+        for topic, spec in EVENTS.items()
+    }
 
 
 def subscribe(

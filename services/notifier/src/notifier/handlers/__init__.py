@@ -1,0 +1,1 @@
+"""Every use case of the notifier, HTTP-free: refusals raise rex_shared.errors."""
