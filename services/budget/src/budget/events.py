@@ -1,5 +1,6 @@
 """The events the budget service produces, built from domain objects (through the outbox)."""
 
+from typing import Any
 from uuid import uuid5
 
 from rex_shared import cloudevents
@@ -13,6 +14,8 @@ from rex_shared.events import (
 
 from budget.domain.alerts import Alert
 from budget.domain.closures import Closure
+from budget.domain.model import Budget
+from budget.domain.periods import PeriodBounds
 from budget.domain.thresholds import usage_percent
 
 SOURCE = "rex/budget"
@@ -31,13 +34,7 @@ def threshold_crossed_event(alert: Alert) -> OutgoingEvent:
     budget, projection = alert.budget, alert.forecast
     data = BudgetThresholdCrossed(
         alert_id=alert.id,
-        budget_id=budget.id,
-        budget_name=budget.name,
-        budget_type=budget.type,
-        entity_id=budget.entity_id,
-        org_id=budget.org_id,
-        period_start=alert.period.start,
-        period_end=alert.period.end,
+        **_budget_fields(budget, alert.period),
         threshold=alert.threshold_percent,
         kind=alert.kind,
         severity=alert.severity,
@@ -62,13 +59,7 @@ def forecast_exceeded_event(alert: Alert) -> OutgoingEvent:
     assert projection is not None, "a forecast alert carries its forecast"
     data = BudgetForecastExceeded(
         alert_id=alert.id,
-        budget_id=budget.id,
-        budget_name=budget.name,
-        budget_type=budget.type,
-        entity_id=budget.entity_id,
-        org_id=budget.org_id,
-        period_start=alert.period.start,
-        period_end=alert.period.end,
+        **_budget_fields(budget, alert.period),
         usage_amount=alert.usage_amount,
         limit_amount=budget.limit_amount,
         usage_percent=alert.usage_percent,
@@ -89,13 +80,7 @@ def period_closed_event(closure: Closure) -> OutgoingEvent:
     """`budget.period.closed` with the period's totals (id derived from budget and period)."""
     budget = closure.budget
     data = BudgetPeriodClosed(
-        budget_id=budget.id,
-        budget_name=budget.name,
-        budget_type=budget.type,
-        entity_id=budget.entity_id,
-        org_id=budget.org_id,
-        period_start=closure.period.start,
-        period_end=closure.period.end,
+        **_budget_fields(budget, closure.period),
         usage_amount=closure.usage_amount,
         limit_amount=budget.limit_amount,
         usage_percent=usage_percent(closure.usage_amount, budget.limit_amount),
@@ -111,3 +96,16 @@ def period_closed_event(closure: Closure) -> OutgoingEvent:
         key=budget.org_id,
         time=closure.closed_at,
     )
+
+
+def _budget_fields(budget: Budget, period: PeriodBounds) -> dict[str, Any]:
+    """What every budget event says about its budget and period."""
+    return {
+        "budget_id": budget.id,
+        "budget_name": budget.name,
+        "budget_type": budget.type,
+        "entity_id": budget.entity_id,
+        "org_id": budget.org_id,
+        "period_start": period.start,
+        "period_end": period.end,
+    }
