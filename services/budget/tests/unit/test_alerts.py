@@ -9,25 +9,15 @@ from uuid import UUID
 import pytest
 from budget.domain.alerts import FiredKey, alerts_for, forecast_alert, reevaluate
 from budget.domain.forecast import ForecastPolicy
-from budget.domain.model import DEFAULT_THRESHOLDS, Budget
+from budget.domain.model import Budget
 from budget.domain.periods import PeriodBounds
+from rex_testkit.budget.builders import a_budget
 
 MAY = PeriodBounds(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC))
 EARLY = datetime(2024, 5, 2, tzinfo=UTC)  # 1/31 of the period: too early to forecast
 MID = datetime(2024, 5, 16, 12, tzinfo=UTC)  # exactly half of May
 POLICY = ForecastPolicy()
-BUDGET = Budget(
-    id=UUID(int=1),
-    org_id="o1",
-    name="b1",
-    type="organization",
-    entity_id="o1",
-    limit_amount=D(10),
-    period="monthly",
-    timezone="UTC",
-    thresholds=DEFAULT_THRESHOLDS,
-    is_hard_limit=False,
-)
+BUDGET = a_budget(1)
 
 
 def ids() -> "count[int]":

@@ -6,20 +6,9 @@ from uuid import UUID
 
 import pytest
 from budget.domain.holds import Standing, judge
-from budget.domain.model import DEFAULT_THRESHOLDS, Budget
+from rex_testkit.budget.builders import a_budget
 
-HARD = Budget(
-    id=UUID(int=1),
-    org_id="o1",
-    name="hard",
-    type="organization",
-    entity_id="o1",
-    limit_amount=D(100),
-    period="monthly",
-    timezone="UTC",
-    thresholds=DEFAULT_THRESHOLDS,
-    is_hard_limit=True,
-)
+HARD = a_budget(1, name="hard", limit_amount=D(100), is_hard_limit=True)
 SOFT = replace(HARD, id=UUID(int=2), name="soft", is_hard_limit=False)
 
 

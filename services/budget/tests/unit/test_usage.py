@@ -3,12 +3,12 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal as D
-from uuid import UUID
 
 import pytest
-from budget.domain.model import DEFAULT_THRESHOLDS, Budget, Payer, covers
+from budget.domain.model import Budget, Payer, covers
 from budget.domain.periods import PeriodBounds
 from budget.domain.usage import Charge, Cost, charges, period_status
+from rex_testkit.budget.builders import a_budget as _budget
 
 T0 = datetime(2024, 5, 10, 12, tzinfo=UTC)
 PAYER = Payer(
@@ -19,22 +19,6 @@ PAYER = Payer(
     model="gpt-4o",
     metric="faithfulness",
 )
-
-
-def _budget(n: int, type_: str = "organization", entity: str = "o1", **kw: object) -> Budget:
-    base = Budget(
-        id=UUID(int=n),
-        org_id="o1",
-        name=f"b{n}",
-        type=type_,  # type: ignore[arg-type]
-        entity_id=entity,
-        limit_amount=D(10),
-        period="monthly",
-        timezone="UTC",
-        thresholds=DEFAULT_THRESHOLDS,
-        is_hard_limit=False,
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
 
 
 COVERAGE = [

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from budget.domain.forecast import ForecastPolicy
-from budget.domain.model import DEFAULT_THRESHOLDS, Budget
+from budget.domain.model import Budget
 from budget.handlers.usage import handle_cost_recorded
 from budget_fakes import FakeDatabase, Hold
 from rex_shared import topics
@@ -22,23 +22,13 @@ from rex_shared.events import (
     LlmCostRecorded,
     Usage,
 )
+from rex_testkit.budget.builders import a_budget
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
 
 
 def budget(n: int, type_: str, entity: str, limit: str = "1") -> Budget:
-    return Budget(
-        id=UUID(int=n),
-        org_id="o1",
-        name=f"b{n}",
-        type=type_,  # type: ignore[arg-type]
-        entity_id=entity,
-        limit_amount=D(limit),
-        period="monthly",
-        timezone="UTC",
-        thresholds=DEFAULT_THRESHOLDS,
-        is_hard_limit=True,
-    )
+    return a_budget(n, type_, entity, limit_amount=D(limit), is_hard_limit=True)
 
 
 def event(
