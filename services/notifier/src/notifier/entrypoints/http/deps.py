@@ -10,8 +10,9 @@ if TYPE_CHECKING:  # bootstrap imports the routes, so the name is only for the t
     from notifier.bootstrap import Deps
 
 
-def get_deps(request: Request) -> "Deps":
+async def get_deps(request: Request) -> "Deps":
     """What bootstrap built for the routes (503 while the service is starting)."""
+    # async: a plain `def` dependency would run in FastAPI's threadpool, on every request.
     deps = getattr(request.app.state, "deps", None)
     if deps is None:
         raise APIError(503, "NOT_READY", "the service is starting")
@@ -21,7 +22,7 @@ def get_deps(request: Request) -> "Deps":
 DepsDep = Annotated["Deps", Depends(get_deps)]
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The caller, verified by the router's guard (rex_shared.auth keeps it on request.state)."""
     return cast(Principal, request.state.principal)
 
