@@ -16,8 +16,8 @@ import pytest
 from evaluator.adapters.llm_anthropic import AnthropicMessages
 from evaluator.adapters.llm_openai import OpenAiChat
 from evaluator.domain.model import Quote, Reservation
-from evaluator.handlers.estimates import Estimate, estimate_cost
-from evaluator.handlers.evaluations import Gatekeeping, SubmitEvaluation
+from evaluator.handlers.estimates import estimator
+from evaluator.handlers.evaluations import Gatekeeping
 from evaluator.ports import LlmClient, Refused
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator
@@ -169,19 +169,7 @@ def gates(quoter: FakeQuoter, budget: FakeBudget) -> Gatekeeping:
     async def history(model: str) -> dict[Any, Decimal]:
         return {}
 
-    async def estimate(cmd: SubmitEvaluation) -> Estimate:
-        return await estimate_cost(
-            cmd.rows,
-            cmd.metrics,
-            cmd.judge,
-            org_id=cmd.org_id,
-            user_id=cmd.user_id,
-            quoter=quoter,
-            history=history,
-            anthropic_factor=Decimal("1.1"),
-        )
-
-    return Gatekeeping(estimate, budget)
+    return Gatekeeping(estimator(quoter, history, Decimal("1.1")), budget)
 
 
 ReplyCheck = Callable[[httpx.Response], Awaitable[None]]

@@ -31,8 +31,8 @@ from evaluator.adapters.peer_http import AiohttpPeer, ServiceTokens
 from evaluator.adapters.run_store import PgRunStore
 from evaluator.config import SCHEMA, Settings
 from evaluator.entrypoints.workers import Publishing, RunScheduler, RunWorkers, Upkeep
-from evaluator.handlers.estimates import Estimate, estimate_cost
-from evaluator.handlers.evaluations import Gatekeeping, SubmitEvaluation
+from evaluator.handlers.estimates import estimator
+from evaluator.handlers.evaluations import Gatekeeping
 from evaluator.handlers.keys import KeyChanged
 from evaluator.handlers.runs import RunDeps, run_evaluation, settle_reservation
 from evaluator.ports import DatasetRepo, EvaluationRepo, KeyRepo, Ledger
@@ -113,20 +113,8 @@ def _runs(
 def _gates(
     settings: Settings, pool: asyncpg.Pool, ledger: LedgerClient, budget: BudgetClient
 ) -> Gatekeeping:
-    history = PgOutputHistory(pool)
-
-    async def estimate(cmd: SubmitEvaluation) -> Estimate:
-        return await estimate_cost(
-            cmd.rows,
-            cmd.metrics,
-            cmd.judge,
-            org_id=cmd.org_id,
-            user_id=cmd.user_id,
-            quoter=ledger,
-            history=history.ratios,
-            anthropic_factor=settings.anthropic_token_factor,
-        )
-
+    history = PgOutputHistory(pool).ratios
+    estimate = estimator(ledger, history, settings.anthropic_token_factor)
     return Gatekeeping(estimate, budget, settings.budget_fail_open)
 
 

@@ -1,10 +1,10 @@
 """An evaluation's predicted cost: usage forecast per metric step, priced by the ledger."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rex_shared.money import to_str
 
@@ -12,6 +12,9 @@ from evaluator.domain.metrics import METRICS
 from evaluator.domain.model import Judge, Quote, Row
 from evaluator.domain.predict import INPUT, StepTotals, TokenCounter, forecast_usage
 from evaluator.ports import History, Quoter
+
+if TYPE_CHECKING:  # evaluations.py imports Estimate from here
+    from evaluator.handlers.evaluations import SubmitEvaluation
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,23 @@ async def estimate_cost(
     total = sum((c for steps in per_metric.values() for _, c in steps), Decimal(0))
     price_id = next((q.price_id for _, q in priced if q.price_id), None)
     return Estimate(total, {m: _metric_view(s) for m, s in per_metric.items()}, price_id)
+
+
+def estimator(
+    quoter: Quoter, history: History, anthropic_factor: Decimal
+) -> "Callable[[SubmitEvaluation], Awaitable[Estimate]]":
+    """A submission's estimate: its rows, metrics and judge, priced for its payer."""
+
+    async def estimate(cmd: "SubmitEvaluation") -> Estimate:
+        return await estimate_cost(
+            cmd.rows,
+            cmd.metrics,
+            cmd.judge,
+            org_id=cmd.org_id,
+            user_id=cmd.user_id,
+            quoter=quoter,
+            history=history,
+            anthropic_factor=anthropic_factor,
+        )
+
+    return estimate
