@@ -4,9 +4,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from evaluator.adapters.peer_http import PeerHttp, ServiceTokens, call
+from evaluator.adapters.peer_http import PeerHttp, ServiceTokens, call, post_for_data
 from evaluator.domain.model import Reservation
-from evaluator.ports import Refused, ServiceUnavailable
+from evaluator.ports import ServiceUnavailable
 
 
 @dataclass
@@ -32,17 +32,13 @@ class BudgetClient:
             "estimated_cost": format(estimated_cost, "f"),
             "evaluation_id": str(evaluation_id),
         }
-        status, reply = await call(
+        data = await post_for_data(
             self.http,
             "budget",
-            "POST",
             f"{self.base_url}/api/v1/budgets/reservations",
             json=body,
             headers=self.tokens.headers(org_id, user_id),
         )
-        if status >= 400:
-            raise Refused(status, reply.get("error") or {})
-        data = reply["data"]
         return Reservation(
             str(data["id"]),
             Decimal(str(data.get("held_amount", "0"))),

@@ -10,9 +10,15 @@ from uuid import UUID
 
 from rex_shared.events import Usage
 
-from evaluator.adapters.peer_http import PeerHttp, PeerUnreachable, ServiceTokens, call, send
+from evaluator.adapters.peer_http import (
+    PeerHttp,
+    PeerUnreachable,
+    ServiceTokens,
+    post_for_data,
+    send,
+)
 from evaluator.domain.model import Quote
-from evaluator.ports import Refused, ServiceUnavailable
+from evaluator.ports import ServiceUnavailable
 
 
 @dataclass
@@ -61,17 +67,13 @@ class LedgerClient:
         usage: Usage,
     ) -> Quote:
         body = {"provider": provider, "model": model, "usage": usage.model_dump()}
-        status, reply = await call(
+        data = await post_for_data(
             self.http,
             "ledger",
-            "POST",
             f"{self.base_url}/api/v1/costs/estimate",
             json=body,
             headers=self.tokens.headers(org_id, user_id),
         )
-        if status >= 400:
-            raise Refused(status, reply.get("error") or {})
-        data = reply["data"]
         quote = Quote(Decimal(str(data["total_cost"])), data.get("price_id"))
         self._cache[key] = (time.monotonic() + self.ttl_s, quote)
         while len(self._cache) > 10_000:

@@ -12,7 +12,7 @@ import httpx
 from prometheus_client import Histogram
 from rex_shared.auth import JwtVerifier
 
-from evaluator.ports import ServiceUnavailable
+from evaluator.ports import Refused, ServiceUnavailable
 
 
 @dataclass(frozen=True)
@@ -173,3 +173,13 @@ async def call(
     except ValueError as exc:
         raise ServiceUnavailable(service, f"HTTP {reply.status_code}, not JSON") from exc
     return reply.status_code, body
+
+
+async def post_for_data(
+    http: PeerHttp, service: str, url: str, *, json: Any, headers: dict[str, str]
+) -> Any:
+    """POST `json` to a peer and return its reply's `data`; a refusal (4xx) raises Refused."""
+    status, reply = await call(http, service, "POST", url, json=json, headers=headers)
+    if status >= 400:
+        raise Refused(status, reply.get("error") or {})
+    return reply["data"]
