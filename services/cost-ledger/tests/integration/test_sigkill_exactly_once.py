@@ -16,7 +16,6 @@ from uuid import uuid4, uuid5
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from cost_ledger.bootstrap import migrate_and_seed
 from cost_ledger.domain.catalog import seed_rows
 from cost_ledger.domain.ledger import entry_for
@@ -27,6 +26,8 @@ from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, Usage
 from rex_shared.kafka import ensure_topics
 from rex_testkit.infra import Infra, repo_root
 from rex_testkit.ports import free_port
+
+from .conftest import delete_topics
 
 EVENTS = 3000
 MODELS = [("openai", "gpt-4o-2024-08-06"), ("anthropic", "claude-sonnet-4-5-20250929")]
@@ -87,15 +88,6 @@ async def topics_pair(infra: Infra) -> AsyncIterator[tuple[str, str]]:
     await ensure_topics(infra.kafka_bootstrap, [calls, costs])
     yield calls, costs
     await delete_topics(infra.kafka_bootstrap, [calls, costs, f"{calls}.dlq", f"{costs}.dlq"])
-
-
-async def delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(names)
-    finally:
-        await admin.close()
 
 
 async def _count(db: asyncpg.Connection, sql: str) -> int:
