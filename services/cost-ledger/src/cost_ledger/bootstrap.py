@@ -17,8 +17,7 @@ from rex_shared import db
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency
 from rex_shared.clock import Clock, utcnow
-from rex_shared.consumer import BatchConsumer, fast_decode
-from rex_shared.events import LlmCallCompleted
+from rex_shared.consuming import ConsumerLoop
 from rex_shared.kafka import ensure_topics, make_producer, send_events_batched
 from rex_shared.outbox import OutboxRelay
 from rex_shared.runtime import settle_gc
@@ -30,8 +29,7 @@ from cost_ledger.adapters.costs_repo import PgCostReports
 from cost_ledger.adapters.ledger_repo import PgLedgerStore
 from cost_ledger.config import Settings
 from cost_ledger.domain.catalog import seed_rows
-from cost_ledger.entrypoints import workers
-from cost_ledger.entrypoints.kafka import CallsConsumer
+from cost_ledger.entrypoints import kafka, workers
 from cost_ledger.handlers.ingest import record_calls
 from cost_ledger.handlers.prices import PriceBooks
 from cost_ledger.ports import Catalog, CostReports, LedgerStore
@@ -85,23 +83,12 @@ def build_deps(
     return deps
 
 
-def calls_consumers(deps: Deps) -> list[CallsConsumer]:
+def calls_consumers(deps: Deps) -> list[ConsumerLoop]:
     """The group members of this process, each with its own BatchConsumer around record_calls."""
-    s, producer = deps.settings, deps.producer
-    assert producer is not None
+    assert deps.producer is not None
     handle = partial(record_calls, store=deps.store, book=deps.prices.book, now=deps.now,
                      observe=deps.observe, observe_lag=metrics.observe_lag)  # fmt: skip
-    return [
-        CallsConsumer(
-            BatchConsumer(name=SERVICE, model=LlmCallCompleted, handle=handle,
-                          producer=producer, decoder=fast_decode),
-            bootstrap=s.kafka_bootstrap, topic=s.calls_topic, group_id=s.consumer_group,
-            client_id=f"{SERVICE}-{member}", max_records=s.consumer_max_records,
-            max_partition_fetch_bytes=s.consumer_max_partition_fetch_bytes,
-            session_timeout_ms=s.consumer_session_timeout_ms, depth=s.consumer_depth,
-        )
-        for member in range(s.consumer_concurrency)
-    ]  # fmt: skip
+    return kafka.calls_consumers(deps.settings, deps.producer, handle, service=SERVICE)
 
 
 async def _open(deps: Deps, stack: AsyncExitStack) -> tuple[asyncpg.Pool, AIOKafkaProducer]:

@@ -5,8 +5,8 @@ from typing import Any
 
 from cost_ledger.bootstrap import build_deps, calls_consumers
 from cost_ledger.config import Settings
-from cost_ledger.entrypoints.kafka import CallsConsumer
 from rex_shared.consumer import fast_decode
+from rex_shared.consuming import ConsumerLoop
 from rex_shared.events import LlmCallCompleted
 
 
@@ -18,10 +18,11 @@ async def test_each_member_reads_the_configured_topic_group_and_batch_size() -> 
     pool: Any = object()  # nothing connects while wiring
     members = calls_consumers(build_deps(settings, pool=pool, producer=producer))
     for calls in members:
-        assert isinstance(calls, CallsConsumer)
-        assert (calls.topic, calls.group_id, calls.max_records, calls.depth) == (
-            "t.calls", "g", 1234, 3)  # fmt: skip
-        assert calls.batches._model is LlmCallCompleted
-        assert calls.batches._decode is fast_decode
-        assert calls.batches._producer is producer  # poison goes to the DLQ through it
+        assert isinstance(calls, ConsumerLoop)
+        assert (calls.topics, calls.group_id, calls.max_records, calls.depth) == (
+            ["t.calls"], "g", 1234, 3)  # fmt: skip
+        batches = calls.batches["t.calls"]
+        assert batches._model is LlmCallCompleted
+        assert batches._decode is fast_decode
+        assert batches._producer is producer  # poison goes to the DLQ through it
     assert len({id(m) for m in members}) == settings.consumer_concurrency == 2

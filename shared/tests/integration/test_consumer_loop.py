@@ -1,6 +1,7 @@
-"""The direct aiokafka consumer loop on real Kafka: good events reach the handler, poison goes to
-the DLQ with its reason, offsets are committed only after the handler returned, a failed batch
-is read again (and not committed), and stop finishes the batch in flight."""
+"""The shared aiokafka consumer loop (rex_shared.consuming) on real Kafka: good events reach
+the handler, poison goes to the DLQ with its reason, offsets are committed only after the
+handler returned, a failed batch is read again (and not committed), and stop finishes the batch
+in flight."""
 
 import asyncio
 import secrets
@@ -11,15 +12,23 @@ from uuid import uuid4
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from cost_ledger.entrypoints.kafka import CallsConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer, Received
+from rex_shared.consuming import ConsumerLoop
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import ensure_topics
 from rex_testkit.infra import Infra
 from rex_testkit.waiting import eventually
 
-from .conftest import delete_topics
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
 
 
 def _event() -> LlmCallCompleted:
@@ -79,10 +88,10 @@ async def test_batches_commit_after_the_handler_and_failures_are_read_again(
     await producer.start()
     batches = BatchConsumer(name="cost-ledger", model=LlmCallCompleted, handle=handle,
                             producer=producer)  # fmt: skip
-    calls = CallsConsumer(batches, bootstrap=bootstrap, topic=topic, group_id=group,
-                          client_id="test", max_records=100,
-                          max_partition_fetch_bytes=1024 * 1024, session_timeout_ms=10_000,
-                          retry_pause_s=0.1)  # fmt: skip
+    calls = ConsumerLoop({topic: batches}, bootstrap=bootstrap, group_id=group,
+                         client_id="test", max_records=100,
+                         max_partition_fetch_bytes=1024 * 1024, session_timeout_ms=10_000,
+                         retry_pause_s=0.1)  # fmt: skip
     try:
         good = cloudevents.build(_event(), source="test", event_id="evt-1")
         await producer.send_and_wait(topic, good.data, headers=good.headers())
@@ -151,10 +160,10 @@ async def test_a_later_batch_done_first_commits_nothing_until_the_earlier_one_is
     await producer.start()
     batches = BatchConsumer(name="cost-ledger", model=LlmCallCompleted, handle=handle,
                             producer=producer)  # fmt: skip
-    calls = CallsConsumer(batches, bootstrap=bootstrap, topic=topic, group_id=group,
-                          client_id="test", max_records=1, depth=2,
-                          max_partition_fetch_bytes=1024 * 1024, session_timeout_ms=10_000,
-                          retry_pause_s=0.1)  # fmt: skip
+    calls = ConsumerLoop({topic: batches}, bootstrap=bootstrap, group_id=group,
+                         client_id="test", max_records=1, depth=2,
+                         max_partition_fetch_bytes=1024 * 1024, session_timeout_ms=10_000,
+                         retry_pause_s=0.1)  # fmt: skip
     try:
         for n in (1, 2):
             event = cloudevents.build(_event(), source="test", event_id=f"evt-{n}")
