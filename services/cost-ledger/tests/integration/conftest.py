@@ -2,10 +2,11 @@
 
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -16,12 +17,34 @@ from cost_ledger.bootstrap import create_app, migrate_and_seed
 from cost_ledger.config import Settings
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator, FormatChecker
-from rex_shared import topics
+from rex_shared import cloudevents, topics
 from rex_shared.db import provision
+from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_testkit.infra import Infra
 
 MIGRATIONS = Settings(database_url="postgresql://x@y/z").migrations_path()
+
+
+def llm_call(org: str, evaluation: UUID | None, *, at: datetime, **fields: Any) -> LlmCallCompleted:
+    """A succeeded OpenAI gpt-4o `llm.call.completed` of `org` at `at`; `fields` change it."""
+    data: dict[str, Any] = {
+        "call_id": uuid4(), "evaluation_id": evaluation, "metric": "faithfulness",
+        "org_id": org, "project_id": "proj", "user_id": "user-1", "provider": "openai",
+        "model": "gpt-4o-2024-08-06", "requested_model": "gpt-4o", "api": "chat.completions",
+        "started_at": at, "completed_at": at, "latency_ms": 400, "status": "succeeded",
+        "usage": Usage(input_tokens=10_000, output_tokens=1_000), "row_index": 0,
+    }  # fmt: skip
+    return LlmCallCompleted(**{**data, **fields})
+
+
+async def publish_calls(producer: AIOKafkaProducer, events: Iterable[LlmCallCompleted]) -> None:
+    """Each call on its topic, keyed by its id."""
+    for event in events:
+        key = str(event.call_id)
+        out = cloudevents.build(event, source="test", event_id=key, key=key)
+        await producer.send_and_wait(out.topic, value=out.data, key=key.encode(),
+                                     headers=out.headers())  # fmt: skip
 
 
 async def scratch_schema(infra: Infra) -> tuple[str, str]:

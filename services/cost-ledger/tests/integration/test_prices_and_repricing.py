@@ -4,15 +4,18 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
-from uuid import UUID, uuid4, uuid5
+from uuid import uuid4, uuid5
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from rex_shared import cloudevents
-from rex_shared.events import REX_NAMESPACE, LlmCallCompleted, LlmCostRecorded, Usage
+from rex_shared.events import REX_NAMESPACE, LlmCostRecorded, Usage
 from rex_testkit.waiting import eventually
+
+from .conftest import llm_call
+from .conftest import publish_calls as publish
 
 T = TypeVar("T")
 AT = datetime(2025, 10, 1, 12, tzinfo=UTC)
@@ -21,24 +24,7 @@ TopicEnd = Callable[[str], Awaitable[dict[TopicPartition, int]]]
 PRICING = "/api/v1/costs/pricing"
 
 
-def call(org: str, evaluation: UUID | None, **overrides: Any) -> LlmCallCompleted:
-    data: dict[str, Any] = {
-        "call_id": uuid4(), "evaluation_id": evaluation, "metric": "faithfulness",
-        "org_id": org, "project_id": "proj", "user_id": "user-1", "provider": "openai",
-        "model": "gpt-4o-2024-08-06", "requested_model": "gpt-4o", "api": "chat.completions",
-        "started_at": AT, "completed_at": AT, "latency_ms": 400, "status": "succeeded",
-        "usage": Usage(input_tokens=10_000, output_tokens=1_000), "row_index": 0,
-    }  # fmt: skip
-    data.update(overrides)
-    return LlmCallCompleted(**data)
-
-
-async def publish(producer: AIOKafkaProducer, *events: LlmCallCompleted) -> None:
-    for event in events:
-        key = str(event.call_id)
-        out = cloudevents.build(event, source="test", event_id=key, key=key)
-        await producer.send_and_wait(out.topic, value=out.data, key=key.encode(),
-                                     headers=out.headers())  # fmt: skip
+call = partial(llm_call, at=AT)
 
 
 async def rows_of(db: asyncpg.Connection, org: str, n: int) -> list[asyncpg.Record] | None:
@@ -81,7 +67,7 @@ async def test_an_unknown_model_is_recorded_unpriced_then_repriced_by_an_adjustm
     cost_topic = ledger_app.state.deps.settings.cost_topic
     start = await topic_end(cost_topic)
     unknown = call(org, evaluation, model=model, requested_model=model)
-    await publish(producer, unknown)
+    await publish(producer, [unknown])
     (charge,) = await eventually(lambda: rows_of(db, org, 1))
     assert (charge["status"], charge["price_id"], charge["total_cost"]) == ("unpriced", None, 0)
 
@@ -183,7 +169,7 @@ async def test_a_retroactive_org_price_reprices_priced_calls_with_a_credit(
 ) -> None:  # fmt: skip
     admin, evaluation = auth_headers(org, "ada", ("admin",)), uuid4()
     priced = call(org, evaluation, usage=Usage(input_tokens=1_000_000))  # $2.50 public
-    await publish(producer, priced)
+    await publish(producer, [priced])
     await eventually(lambda: rows_of(db, org, 1))
     negotiated = price_body("gpt-4o", input="2", output="8")
     assert (await client.post(PRICING, headers=admin, json=negotiated)).status_code == 201

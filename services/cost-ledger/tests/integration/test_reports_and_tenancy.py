@@ -11,32 +11,20 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
-from rex_shared import cloudevents
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_testkit.waiting import eventually
+
+from .conftest import llm_call
+from .conftest import publish_calls as publish
 
 DAY = datetime(2025, 10, 14, 9, tzinfo=UTC)
 Headers = Callable[..., dict[str, str]]
 
 
 def call(org: str, evaluation: UUID | None, **overrides: Any) -> LlmCallCompleted:
-    data: dict[str, Any] = {
-        "call_id": uuid4(), "evaluation_id": evaluation, "metric": "faithfulness",
-        "org_id": org, "project_id": "proj-a", "user_id": "alice", "provider": "openai",
-        "model": "gpt-4o-2024-08-06", "requested_model": "gpt-4o", "api": "chat.completions",
-        "started_at": DAY, "completed_at": DAY, "latency_ms": 1000, "status": "succeeded",
-        "usage": Usage(input_tokens=1_000_000), "row_index": 0,
-    }  # fmt: skip
-    data.update(overrides)
-    return LlmCallCompleted(**data)
-
-
-async def publish(producer: AIOKafkaProducer, events: list[LlmCallCompleted]) -> None:
-    for event in events:
-        key = str(event.call_id)
-        out = cloudevents.build(event, source="test", event_id=key, key=key)
-        await producer.send_and_wait(out.topic, value=out.data, key=key.encode(),
-                                     headers=out.headers())  # fmt: skip
+    fields: dict[str, Any] = {"project_id": "proj-a", "user_id": "alice", "latency_ms": 1000,
+                              "usage": Usage(input_tokens=1_000_000)}  # fmt: skip
+    return llm_call(org, evaluation, at=DAY, **{**fields, **overrides})
 
 
 async def recorded(db: asyncpg.Connection, org: str, n: int) -> bool | None:
