@@ -1,5 +1,6 @@
 """The events the budget service produces, built from domain objects (through the outbox)."""
 
+from decimal import Decimal
 from typing import Any
 from uuid import uuid5
 
@@ -34,14 +35,10 @@ def threshold_crossed_event(alert: Alert) -> OutgoingEvent:
     budget, projection = alert.budget, alert.forecast
     data = BudgetThresholdCrossed(
         alert_id=alert.id,
-        **_budget_fields(budget, alert.period),
+        **_budget_fields(budget, alert.period, alert.usage_amount, alert.usage_percent),
         threshold=alert.threshold_percent,
         kind=alert.kind,
         severity=alert.severity,
-        usage_amount=alert.usage_amount,
-        limit_amount=budget.limit_amount,
-        usage_percent=alert.usage_percent,
-        is_hard_limit=budget.is_hard_limit,
         crossed_at=alert.crossed_at,
         threshold_basis=alert.threshold.basis,
         threshold_amount=alert.threshold_amount,
@@ -59,15 +56,11 @@ def forecast_exceeded_event(alert: Alert) -> OutgoingEvent:
     assert projection is not None, "a forecast alert carries its forecast"
     data = BudgetForecastExceeded(
         alert_id=alert.id,
-        **_budget_fields(budget, alert.period),
-        usage_amount=alert.usage_amount,
-        limit_amount=budget.limit_amount,
-        usage_percent=alert.usage_percent,
+        **_budget_fields(budget, alert.period, alert.usage_amount, alert.usage_percent),
         projected_amount=projection.projected_amount,
         projected_percent=projection.projected_percent,
         burn_rate_per_hour=projection.burn_rate_per_hour,
         runs_out_at=projection.runs_out_at,
-        is_hard_limit=budget.is_hard_limit,
         forecast_at=alert.crossed_at,
     )
     event_id = str(uuid5(REX_NAMESPACE, f"forecast:{alert.id}"))
@@ -78,15 +71,11 @@ def forecast_exceeded_event(alert: Alert) -> OutgoingEvent:
 
 def period_closed_event(closure: Closure) -> OutgoingEvent:
     """`budget.period.closed` with the period's totals (id derived from budget and period)."""
-    budget = closure.budget
+    budget, used = closure.budget, closure.usage_amount
     data = BudgetPeriodClosed(
-        **_budget_fields(budget, closure.period),
-        usage_amount=closure.usage_amount,
-        limit_amount=budget.limit_amount,
-        usage_percent=usage_percent(closure.usage_amount, budget.limit_amount),
+        **_budget_fields(budget, closure.period, used, usage_percent(used, budget.limit_amount)),
         events=closure.events,
         alerts=closure.alerts,
-        is_hard_limit=budget.is_hard_limit,
         closed_at=closure.closed_at,
     )
     return cloudevents.build(
@@ -98,8 +87,10 @@ def period_closed_event(closure: Closure) -> OutgoingEvent:
     )
 
 
-def _budget_fields(budget: Budget, period: PeriodBounds) -> dict[str, Any]:
-    """What every budget event says about its budget and period."""
+def _budget_fields(
+    budget: Budget, period: PeriodBounds, usage_amount: Decimal, percent: Decimal
+) -> dict[str, Any]:
+    """What every budget event says about its budget, period and usage."""
     return {
         "budget_id": budget.id,
         "budget_name": budget.name,
@@ -108,4 +99,8 @@ def _budget_fields(budget: Budget, period: PeriodBounds) -> dict[str, Any]:
         "org_id": budget.org_id,
         "period_start": period.start,
         "period_end": period.end,
+        "usage_amount": usage_amount,
+        "limit_amount": budget.limit_amount,
+        "usage_percent": percent,
+        "is_hard_limit": budget.is_hard_limit,
     }
