@@ -1,5 +1,8 @@
 """Provision and migrate a service schema on the test PostgreSQL."""
 
+import secrets
+
+import asyncpg
 from rex_shared.db import migrate, provision
 
 from rex_testkit.infra import Infra, repo_root
@@ -12,3 +15,20 @@ async def service_database(infra: Infra, *, service: str, schema: str) -> str:
     dsn = infra.service_dsn(role, password)
     await migrate(dsn, schema=schema, directory=repo_root() / "migrations" / service)
     return dsn
+
+
+async def scratch_schema(infra: Infra, prefix: str) -> tuple[str, str]:
+    """A fresh schema `<prefix><hex>` owned by a fresh role (no migrations yet): (schema, dsn)."""
+    schema = f"{prefix}{secrets.token_hex(4)}"
+    await provision(infra.pg_admin_dsn, schema=schema, role=f"rex_{schema}", password=schema)
+    return schema, infra.service_dsn(f"rex_{schema}", schema)
+
+
+async def drop_schema(infra: Infra, schema: str) -> None:
+    """Drop a scratch schema and its role."""
+    conn = await asyncpg.connect(infra.pg_admin_dsn)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.execute(f"DROP ROLE IF EXISTS rex_{schema}")
+    finally:
+        await conn.close()

@@ -18,10 +18,10 @@ from cost_ledger.config import Settings
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator, FormatChecker
 from rex_shared import cloudevents, topics
-from rex_shared.db import provision
 from rex_shared.events import LlmCallCompleted, Usage
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_testkit.infra import Infra
+from rex_testkit.pg import drop_schema, scratch_schema
 
 MIGRATIONS = Settings(database_url="postgresql://x@y/z").migrations_path()
 
@@ -45,22 +45,6 @@ async def publish_calls(producer: AIOKafkaProducer, events: Iterable[LlmCallComp
         out = cloudevents.build(event, source="test", event_id=key, key=key)
         await producer.send_and_wait(out.topic, value=out.data, key=key.encode(),
                                      headers=out.headers())  # fmt: skip
-
-
-async def scratch_schema(infra: Infra) -> tuple[str, str]:
-    """A fresh schema owned by a fresh role (no migrations yet): (schema, dsn)."""
-    schema = f"ledger_t{secrets.token_hex(4)}"
-    await provision(infra.pg_admin_dsn, schema=schema, role=f"rex_{schema}", password=schema)
-    return schema, infra.service_dsn(f"rex_{schema}", schema)
-
-
-async def drop_schema(infra: Infra, schema: str) -> None:
-    conn = await asyncpg.connect(infra.pg_admin_dsn)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.execute(f"DROP ROLE IF EXISTS rex_{schema}")
-    finally:
-        await conn.close()
 
 
 async def delete_topics(bootstrap: str, names: list[str]) -> None:
@@ -91,7 +75,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
 @pytest.fixture(scope="session")
 async def ledger_db(infra: Infra) -> AsyncIterator[tuple[str, str]]:
     """A migrated and seeded ledger schema for the session: (schema, dsn)."""
-    schema, dsn = await scratch_schema(infra)
+    schema, dsn = await scratch_schema(infra, "ledger_t")
     await migrate_and_seed(dsn, schema=schema, directory=MIGRATIONS)
     yield schema, dsn
     await drop_schema(infra, schema)
@@ -185,7 +169,7 @@ async def db(ledger_db: tuple[str, str]) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def fresh_schema(infra: Infra) -> AsyncIterator[tuple[str, str]]:
     """An empty schema and its role, dropped afterwards: (schema, dsn)."""
-    schema, dsn = await scratch_schema(infra)
+    schema, dsn = await scratch_schema(infra, "ledger_t")
     yield schema, dsn
     await drop_schema(infra, schema)
 

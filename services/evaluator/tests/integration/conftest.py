@@ -1,7 +1,6 @@
 """Real PostgreSQL and Kafka, the simulator as a real HTTP server, the app in-process."""
 
 import asyncio
-import secrets
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -22,11 +21,10 @@ from evaluator.config import SCHEMA, Settings
 from fastapi import FastAPI
 from llm_sim.server import running
 from rex_shared import topics
-from rex_shared.db import provision
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_testkit.infra import Infra, repo_root
 from rex_testkit.kafka import TopicTail
-from rex_testkit.pg import service_database
+from rex_testkit.pg import drop_schema, scratch_schema, service_database
 
 # `evaluator_peers` (helpers) sits next to the tests; importlib mode does not add this folder.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -65,10 +63,7 @@ async def evaluator_dsn(infra: Infra) -> str:
 @pytest.fixture(scope="session")
 async def ledger_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     """The real cost ledger (estimates, actual costs) on a scratch schema, as a server."""
-    schema = f"ledger_ev{secrets.token_hex(4)}"
-    role = f"rex_{schema}"
-    await provision(infra.pg_admin_dsn, schema=schema, role=role, password=schema)
-    dsn = infra.service_dsn(role, schema)
+    schema, dsn = await scratch_schema(infra, "ledger_ev")
     directory = LedgerSettings(database_url="postgresql://x@y/z").migrations_path()
     await migrate_and_seed(dsn, schema=schema, directory=directory)
     group = peers.fresh_group("ledger")
@@ -83,12 +78,7 @@ async def ledger_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     )  # type: ignore[arg-type]
     with peers.serving(create_ledger(settings)) as url:
         yield url
-    conn = await asyncpg.connect(infra.pg_admin_dsn)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.execute(f"DROP ROLE IF EXISTS {role}")
-    finally:
-        await conn.close()
+    await drop_schema(infra, schema)
 
 
 @pytest.fixture(scope="session")
