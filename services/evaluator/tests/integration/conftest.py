@@ -60,22 +60,26 @@ async def evaluator_dsn(infra: Infra) -> str:
     return await service_database(infra, service="evaluator", schema=SCHEMA)
 
 
+async def _peer_settings(infra: Infra, jwt_secret: str, peer: str, topic: str) -> dict[str, Any]:
+    """A peer service's test settings, consuming `topic` in a group of its own from its end."""
+    group = peers.fresh_group(peer)
+    await commit_groups_at_end(infra.kafka_bootstrap, [group], [topic])
+    return {
+        "env": "test",
+        "kafka_bootstrap": infra.kafka_bootstrap,
+        "jwt_secret": jwt_secret,
+        "consumer_group": group,
+    }
+
+
 @pytest.fixture(scope="session")
 async def ledger_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     """The real cost ledger (estimates, actual costs) on a scratch schema, as a server."""
     schema, dsn = await scratch_schema(infra, "ledger_ev")
     directory = LedgerSettings(database_url="postgresql://x@y/z").migrations_path()
     await migrate_and_seed(dsn, schema=schema, directory=directory)
-    group = peers.fresh_group("ledger")
-    await commit_groups_at_end(infra.kafka_bootstrap, [group], [topics.LLM_CALL_COMPLETED])
-    settings = LedgerSettings(
-        env="test",
-        database_url=dsn,
-        db_schema=schema,
-        kafka_bootstrap=infra.kafka_bootstrap,
-        jwt_secret=jwt_secret,
-        consumer_group=group,
-    )  # type: ignore[arg-type]
+    common = await _peer_settings(infra, jwt_secret, "ledger", topics.LLM_CALL_COMPLETED)
+    settings = LedgerSettings(database_url=dsn, db_schema=schema, **common)
     with peers.serving(create_ledger(settings)) as url:
         yield url
     await drop_schema(infra, schema)
@@ -85,15 +89,8 @@ async def ledger_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
 async def budget_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     """The real budget service (reservations), as a server."""
     dsn = await service_database(infra, service="budget", schema="budget")
-    group = peers.fresh_group("budget")
-    await commit_groups_at_end(infra.kafka_bootstrap, [group], [topics.LLM_COST_RECORDED])
-    settings = BudgetSettings(
-        env="test",
-        database_url=dsn,
-        kafka_bootstrap=infra.kafka_bootstrap,
-        jwt_secret=jwt_secret,
-        consumer_group=group,
-    )  # type: ignore[arg-type]
+    common = await _peer_settings(infra, jwt_secret, "budget", topics.LLM_COST_RECORDED)
+    settings = BudgetSettings(database_url=dsn, **common)
     with peers.serving(create_budget(settings)) as url:
         yield url
 
