@@ -433,17 +433,34 @@ cmd_create_schemas() {
     # The exception handler keeps concurrent runs idempotent (two callers creating one role).
     psql_rex "$PG_DB" <<SQL
 SET client_min_messages = warning;
+-- The owner, the request role and the worker role (rex_shared.db_roles).
 DO \$\$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rex_$schema') THEN
-    CREATE ROLE rex_$schema LOGIN PASSWORD '$schema';
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rex_${schema}') THEN
+    CREATE ROLE rex_${schema} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '$schema';
+  END IF;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END
+\$\$;
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rex_${schema}_api') THEN
+    CREATE ROLE rex_${schema}_api LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '$schema';
+  END IF;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END
+\$\$;
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rex_${schema}_worker') THEN
+    CREATE ROLE rex_${schema}_worker LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '$schema';
   END IF;
 EXCEPTION WHEN duplicate_object THEN NULL;
 END
 \$\$;
 CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION rex_$schema;
 SQL
-    say "schema $schema ready (owner rex_$schema)"
+    say "schema $schema ready (owner rex_$schema, roles rex_${schema}_api and rex_${schema}_worker)"
   done
 }
 

@@ -24,6 +24,17 @@ CREATE ROLE rex_ledger LOGIN PASSWORD :'ledger_password';
 CREATE ROLE rex_budget LOGIN PASSWORD :'budget_password';
 CREATE ROLE rex_notifier LOGIN PASSWORD :'notifier_password';
 
+-- Per service also the request role (HTTP, under row-level security, owns nothing) and the
+-- worker role (consumers, sweepers, relays); local passwords are the owner's.
+CREATE ROLE rex_evaluator_api LOGIN PASSWORD :'evaluator_password';
+CREATE ROLE rex_evaluator_worker LOGIN PASSWORD :'evaluator_password';
+CREATE ROLE rex_ledger_api LOGIN PASSWORD :'ledger_password';
+CREATE ROLE rex_ledger_worker LOGIN PASSWORD :'ledger_password';
+CREATE ROLE rex_budget_api LOGIN PASSWORD :'budget_password';
+CREATE ROLE rex_budget_worker LOGIN PASSWORD :'budget_password';
+CREATE ROLE rex_notifier_api LOGIN PASSWORD :'notifier_password';
+CREATE ROLE rex_notifier_worker LOGIN PASSWORD :'notifier_password';
+
 -- Each service owns exactly its schema; no role can read another's (DESIGN.md section 1).
 CREATE SCHEMA evaluator AUTHORIZATION rex_evaluator;
 CREATE SCHEMA ledger AUTHORIZATION rex_ledger;
@@ -32,3 +43,5 @@ CREATE SCHEMA notifier AUTHORIZATION rex_notifier;
 
 REVOKE ALL ON DATABASE :"rex_db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"rex_db" TO rex_evaluator, rex_ledger, rex_budget, rex_notifier;
+GRANT CONNECT ON DATABASE :"rex_db" TO rex_evaluator_api, rex_evaluator_worker, rex_ledger_api,
+  rex_ledger_worker, rex_budget_api, rex_budget_worker, rex_notifier_api, rex_notifier_worker;

@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from rex_shared.db_roles import request_role, worker_role
 from rex_shared.inbox import INBOX_DDL
 from rex_shared.outbox import OUTBOX_DDL
 
@@ -44,17 +45,37 @@ async def create_pool(
     return pool
 
 
-async def provision(admin_dsn: str, *, schema: str, role: str, password: str) -> None:
-    """Create a service's login role and the schema it owns (idempotent; run as admin)."""
+async def provision(
+    admin_dsn: str,
+    *,
+    schema: str,
+    role: str,
+    password: str,
+    request_password: str | None = None,
+    worker_password: str | None = None,
+) -> None:
+    """Create a service's three login roles and the schema the owner owns (idempotent; as admin).
+
+    `role` is the owner; its request and worker roles (rex_shared.db_roles) get their own
+    passwords, or the owner's when none is given (local and test stacks).
+    """
+    roles = {
+        role: password,
+        request_role(role): request_password or password,
+        worker_role(role): worker_password or password,
+    }
     conn = await asyncpg.connect(admin_dsn)
     try:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('rex-provision'))")
-            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-            if not exists:
-                await conn.execute(
-                    f"CREATE ROLE {_ident(role)} LOGIN PASSWORD '{_quote(password)}'"
-                )
+            for name, secret in roles.items():
+                exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name)
+                if not exists:
+                    # NOSUPERUSER NOBYPASSRLS spelled out: the startup check refuses either.
+                    await conn.execute(
+                        f"CREATE ROLE {_ident(name)} LOGIN NOSUPERUSER NOBYPASSRLS"
+                        f" PASSWORD '{_quote(secret)}'"
+                    )
             await conn.execute(
                 f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)} AUTHORIZATION {_ident(role)}"
             )

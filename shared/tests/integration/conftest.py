@@ -19,6 +19,7 @@ async def scratch_schema(infra: Infra, tmp_path: Path) -> AsyncIterator[tuple[st
     conn = await asyncpg.connect(infra.pg_admin_dsn)
     try:
         await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.execute(f"DROP ROLE r_{schema}")
+        for role in (f"r_{schema}", f"r_{schema}_api", f"r_{schema}_worker"):
+            await conn.execute(f"DROP ROLE {role}")
     finally:
         await conn.close()
