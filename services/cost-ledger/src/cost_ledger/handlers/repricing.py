@@ -20,24 +20,6 @@ def adjustments_for(
     return [a for c in calls if (a := reprice(c, book, now=now)) is not None]
 
 
-async def reprice_calls(
-    scope: Scope,
-    *,
-    store: LedgerStore,
-    book: Callable[[], PriceBook],
-    now: datetime,
-    dry_run: bool,
-    limit: int,
-) -> tuple[list[Recorded], list[Adjustment], list[Any]]:
-    """Reprice up to `limit` calls of one org: (examined, adjustments, what was recorded)."""
-    async with store.transaction(scope.org_id) as tx:
-        await tx.lock_org(scope.org_id)  # a concurrent run sees this one's adjustments
-        found = await tx.recorded_calls(scope, limit=limit)
-        adjustments = adjustments_for(found, book(), now=now)
-        added = [] if dry_run else await tx.record_adjustments(adjustments, now)
-    return found, adjustments, added
-
-
 async def reprice_org(
     scope: Scope,
     *,
@@ -47,12 +29,16 @@ async def reprice_org(
     dry_run: bool,
     limit: int,
 ) -> tuple[list[Recorded], list[Adjustment], list[Any]]:
-    """reprice_calls, tried again while the consumer holds the same aggregate rows."""
+    """Reprice up to `limit` calls of one org: (examined, adjustments, what was recorded)."""
+    # Tried again while the consumer holds the same aggregate rows.
     for attempt in range(ATTEMPTS):
         try:
-            return await reprice_calls(
-                scope, store=store, book=book, now=now, dry_run=dry_run, limit=limit
-            )
+            async with store.transaction(scope.org_id) as tx:
+                await tx.lock_org(scope.org_id)  # a concurrent run sees this one's adjustments
+                found = await tx.recorded_calls(scope, limit=limit)
+                adjustments = adjustments_for(found, book(), now=now)
+                added = [] if dry_run else await tx.record_adjustments(adjustments, now)
+            return found, adjustments, added
         except Contended as exc:
             if attempt == ATTEMPTS - 1:
                 raise Unavailable("BUSY", "the ledger is busy, try again") from exc
