@@ -32,13 +32,9 @@ class BudgetClient:
             "estimated_cost": format(estimated_cost, "f"),
             "evaluation_id": str(evaluation_id),
         }
-        data = await post_for_data(
-            self.http,
-            "budget",
-            f"{self.base_url}/api/v1/budgets/reservations",
-            json=body,
-            headers=self.tokens.headers(org_id, user_id),
-        )
+        url = f"{self.base_url}/api/v1/budgets/reservations"
+        headers = self.tokens.headers(org_id, user_id)
+        data = await post_for_data(self.http, "budget", url, json=body, headers=headers)
         return Reservation(
             str(data["id"]),
             Decimal(str(data.get("held_amount", "0"))),

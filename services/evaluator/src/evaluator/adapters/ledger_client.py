@@ -67,13 +67,9 @@ class LedgerClient:
         usage: Usage,
     ) -> Quote:
         body = {"provider": provider, "model": model, "usage": usage.model_dump()}
-        data = await post_for_data(
-            self.http,
-            "ledger",
-            f"{self.base_url}/api/v1/costs/estimate",
-            json=body,
-            headers=self.tokens.headers(org_id, user_id),
-        )
+        url = f"{self.base_url}/api/v1/costs/estimate"
+        headers = self.tokens.headers(org_id, user_id)
+        data = await post_for_data(self.http, "ledger", url, json=body, headers=headers)
         quote = Quote(Decimal(str(data["total_cost"])), data.get("price_id"))
         self._cache[key] = (time.monotonic() + self.ttl_s, quote)
         while len(self._cache) > 10_000:
