@@ -10,37 +10,19 @@ from budget.domain.periods import PeriodBounds
 DAY = PeriodBounds(datetime(2024, 5, 10, tzinfo=UTC), datetime(2024, 5, 11, tzinfo=UTC))
 POLICY = ForecastPolicy(min_elapsed_fraction=D("0.1"), min_usage_percent=D(5))
 
+
+def may(hour: int, day: int = 10) -> datetime:
+    """May `day` 2024 at `hour` UTC (the forecast period is May 10)."""
+    return datetime(2024, 5, day, hour, tzinfo=UTC)
+
+
 CASES = [
     # (usage, limit, now, projected, percent, runs out at, exceeds)
-    (
-        "3",
-        "10",
-        datetime(2024, 5, 10, 6, tzinfo=UTC),
-        "12",
-        "120",
-        datetime(2024, 5, 10, 20, tzinfo=UTC),
-        True,
-    ),
-    ("2", "10", datetime(2024, 5, 10, 12, tzinfo=UTC), "4", "40", None, False),
-    (
-        "5",
-        "10",
-        datetime(2024, 5, 10, 12, tzinfo=UTC),
-        "10",
-        "100",
-        None,
-        False,
-    ),  # exactly: not over
-    ("1", "3", datetime(2024, 5, 10, 8, tzinfo=UTC), "3", "100", None, False),
-    (
-        "12",
-        "10",
-        datetime(2024, 5, 10, 12, tzinfo=UTC),
-        "24",
-        "240",
-        datetime(2024, 5, 10, 10, tzinfo=UTC),
-        True,
-    ),
+    ("3", "10", may(6), "12", "120", may(20), True),
+    ("2", "10", may(12), "4", "40", None, False),
+    ("5", "10", may(12), "10", "100", None, False),  # exactly: not over
+    ("1", "3", may(8), "3", "100", None, False),
+    ("12", "10", may(12), "24", "240", may(10), True),
 ]
 
 
@@ -63,21 +45,19 @@ def test_spend_is_projected_to_the_period_end_at_the_rate_so_far(
 
 
 def test_the_burn_rate_is_per_hour_and_exact() -> None:
-    result = forecast(
-        DAY, usage=D("0.9"), limit=D(1), now=datetime(2024, 5, 10, 3, tzinfo=UTC), policy=POLICY
-    )
+    result = forecast(DAY, usage=D("0.9"), limit=D(1), now=may(3), policy=POLICY)
     assert result is not None and result.burn_rate_per_hour == D("0.3")
 
 
 @pytest.mark.parametrize(
     ("usage", "now"),
     [
-        ("9", datetime(2024, 5, 10, 2, tzinfo=UTC)),  # 8 % of the day: too early
-        ("0.4", datetime(2024, 5, 10, 12, tzinfo=UTC)),  # 4 % of the limit: too little
-        ("0", datetime(2024, 5, 10, 12, tzinfo=UTC)),  # nothing spent
-        ("-1", datetime(2024, 5, 10, 12, tzinfo=UTC)),  # refunds only
-        ("5", datetime(2024, 5, 11, tzinfo=UTC)),  # the period has ended
-        ("5", datetime(2024, 5, 9, tzinfo=UTC)),  # not started
+        ("9", may(2)),  # 8 % of the day: too early
+        ("0.4", may(12)),  # 4 % of the limit: too little
+        ("0", may(12)),  # nothing spent
+        ("-1", may(12)),  # refunds only
+        ("5", may(0, day=11)),  # the period has ended
+        ("5", may(0, day=9)),  # not started
     ],
 )
 def test_no_forecast_from_too_little_data(usage: str, now: datetime) -> None:
