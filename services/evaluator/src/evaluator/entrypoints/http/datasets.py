@@ -6,12 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from rex_shared import cursors
 from rex_shared.api import documented, ok
 from rex_shared.auth import require_role
 
 from evaluator.bootstrap import Deps
-from evaluator.entrypoints.http.deps import DepsDep, PrincipalDep
+from evaluator.entrypoints.http.deps import DepsDep, PageDep, PrincipalDep
 from evaluator.entrypoints.http.replies import DatasetDetail, DatasetOut, DatasetPage
 from evaluator.entrypoints.http.views import dataset_view, page_view
 from evaluator.handlers.datasets import get_dataset as find_dataset
@@ -52,16 +51,9 @@ async def upload(
 
 
 @router.get("", **documented(DatasetPage))
-async def list_datasets(
-    who: PrincipalDep,
-    d: DepsDep,
-    limit: int = Query(20, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
-) -> Any:
-    after = cursors.decode(cursor)
-    items = await _repo(d).list(who.org_id, limit, after)
-    last = items[-1] if len(items) == limit else None
-    next_cursor = cursors.encode(last.created_at, last.id) if last else None
+async def list_datasets(who: PrincipalDep, d: DepsDep, page: PageDep) -> Any:
+    items = await _repo(d).list(who.org_id, page.limit, page.after)
+    next_cursor = page.next_cursor([(i.created_at, i.id) for i in items])
     return ok(page_view([dataset_view(i) for i in items], next_cursor))
 
 

@@ -6,15 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
-from rex_shared import cursors
 from rex_shared.api import documented, ok
 from rex_shared.auth import Principal, require_role, sees_only_own
 
 from evaluator.bootstrap import Deps
 from evaluator.domain.model import TERMINAL
-from evaluator.entrypoints.http.deps import DepsDep, PrincipalDep
+from evaluator.entrypoints.http.deps import DepsDep, PageDep, PrincipalDep
 from evaluator.entrypoints.http.replies import (
     Cancelling,
     EstimateReply,
@@ -115,16 +114,9 @@ async def estimate(body: EvaluationIn, who: PrincipalDep, d: DepsDep) -> Any:
 
 
 @router.get("", **documented(EvaluationPage))
-async def list_evaluations(
-    who: PrincipalDep,
-    d: DepsDep,
-    limit: int = Query(20, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
-) -> Any:
-    after = cursors.decode(cursor)
-    items = await d.repo.list(who.org_id, limit, after, _owner(who))
-    last = items[-1].evaluation if len(items) == limit else None
-    next_cursor = cursors.encode(last.created_at, last.id) if last else None
+async def list_evaluations(who: PrincipalDep, d: DepsDep, page: PageDep) -> Any:
+    items = await d.repo.list(who.org_id, page.limit, page.after, _owner(who))
+    next_cursor = page.next_cursor([(s.evaluation.created_at, s.evaluation.id) for s in items])
     return ok(page_view([summary_view(s) for s in items], next_cursor))
 
 
