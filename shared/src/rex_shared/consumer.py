@@ -142,15 +142,6 @@ class BatchConsumer(Generic[E]):
         EVENTS_DEAD.labels(self.name, record.topic).inc()
 
 
-async def no_decode(message: Any) -> None:
-    """FastStream decoder that leaves the body alone: pass as `decoder=` with BatchConsumer.
-
-    FastStream's default decoder JSON-decodes before the handler runs, so malformed JSON would
-    fail outside BatchConsumer and be redelivered forever instead of reaching the DLQ.
-    """
-    return None
-
-
 def raw_records(message: Any) -> Sequence[ConsumerRecord]:
     """The aiokafka records behind a FastStream message (single or batch)."""
     raw = message.raw_message

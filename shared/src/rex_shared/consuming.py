@@ -50,7 +50,7 @@ class ConsumerLoop:
 
     Up to `depth` polled batches are processed at once (each in its own transaction): while one
     waits for PostgreSQL, the next is decoded and priced. Guarantees:
-    - offsets are committed in poll order, each batch's only after `batches.process` returned
+    - offsets are committed in poll order, each batch's only after its BatchConsumers returned
       for it AND for every batch polled before it, i.e. after their database transactions
       committed (and their poison went to the DLQ);
     - a failure (database or Kafka away, or anything unexpected) waits for the other batches
@@ -77,11 +77,13 @@ class ConsumerLoop:
         depth: int = 2,
         retry_pause_s: float = RETRY_PAUSE_S,
         poll_timeout_ms: int = 500,
+        consumer: AIOKafkaConsumer | None = None,
     ) -> None:
         self.batches, self.topics, self.group_id = dict(batches), list(batches), group_id
         self.max_records, self.depth = max_records, depth
         self._retry_pause_s, self._poll_timeout_ms = retry_pause_s, poll_timeout_ms
-        self._consumer = AIOKafkaConsumer(
+        # `consumer` replaces the real one (tests: an object that hands out given records).
+        self._consumer = consumer or AIOKafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=max_partition_fetch_bytes,
@@ -98,8 +100,9 @@ class ConsumerLoop:
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
 
-    async def stop(self, grace_s: float = 30.0) -> None:
+    async def stop(self, grace_s: float = 15.0) -> None:
         """Finish the batches in flight (their commits included), then leave the group."""
+        # 15 s: what the pod's shutdown budget leaves the consumers (rex_shared.runtime).
         if self._stopping.is_set():
             return
         self._stopping.set()

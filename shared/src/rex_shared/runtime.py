@@ -73,7 +73,7 @@ def setup_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
 
 # The pod's budget after SIGTERM (terminationGracePeriodSeconds 30, preStop sleep 5 before
 # it): in-flight requests get this long, then the lifespan shutdown stops the consumers, whose
-# in-flight batch may take FastStream's graceful_timeout (15 s) to finish and commit.
+# in-flight batches may take the consumer loop's grace (15 s) to finish and commit.
 GRACEFUL_HTTP_S = 8.0
 
 

@@ -1,5 +1,5 @@
-"""The composition root: the one place that builds pools, producers, the broker, the relay and
-the sweep, the `Deps` routes read, and the app. Every real adapter can be replaced by a
+"""The composition root: the one place that builds pools, producers, the consumer loop, the
+relay and the sweep, the `Deps` routes read, and the app. Every real adapter can be replaced by a
 keyword argument (tests pass fakes or a pool of their own)."""
 
 import gc
@@ -14,12 +14,12 @@ from uuid import UUID, uuid4
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
-from faststream.kafka import KafkaBroker
 from rex_shared import topics
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier, Principal, principal_dependency
 from rex_shared.clock import Clock, utcnow
 from rex_shared.consumer import BatchConsumer
+from rex_shared.consuming import ConsumerLoop
 from rex_shared.errors import Unavailable
 from rex_shared.events import LlmCostRecorded
 from rex_shared.kafka import ensure_topics, make_producer
@@ -32,7 +32,7 @@ from budget.adapters.usage_repo import unit_of_work
 from budget.config import SCHEMA, SERVICE, Settings
 from budget.domain.forecast import ForecastPolicy
 from budget.entrypoints import http
-from budget.entrypoints.kafka import subscribe_cost_recorded
+from budget.entrypoints.kafka import cost_recorded_loop
 from budget.entrypoints.workers import Sweeper
 from budget.handlers.usage import handle_cost_recorded, sweep
 
@@ -130,9 +130,9 @@ async def _lifespan(
         sweeper.start()
         stack.push_async_callback(sweeper.stop)
         if s.consumer_enabled:
-            broker = _broker(s, cost_recorded_consumer(s, pool, producer))
-            await broker.start()
-            stack.push_async_callback(broker.stop)
+            loop = _consumer_loop(s, cost_recorded_consumer(s, pool, producer))
+            await loop.start()
+            stack.push_async_callback(loop.stop)
         _freeze_startup_objects(stack)
         yield
 
@@ -181,13 +181,11 @@ def cost_recorded_consumer(
     )
 
 
-def _broker(settings: Settings, consumer: BatchConsumer[LlmCostRecorded]) -> KafkaBroker:
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id="rex-budget")
-    subscribe_cost_recorded(
-        broker,
+def _consumer_loop(settings: Settings, consumer: BatchConsumer[LlmCostRecorded]) -> ConsumerLoop:
+    return cost_recorded_loop(
         consumer,
+        bootstrap=settings.kafka_bootstrap,
         group_id=settings.consumer_group,
         max_records=settings.max_records,
         session_timeout_ms=settings.consumer_session_timeout_ms,
     )
-    return broker

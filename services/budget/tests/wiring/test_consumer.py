@@ -1,4 +1,5 @@
-"""The subscriber wiring on FastStream's in-memory broker: typed events in, poison to the DLQ."""
+"""The consumer wiring on a fake Kafka consumer: the shared loop, the BatchConsumer and the
+handler together; typed events in, poison to the DLQ."""
 
 import json
 from datetime import UTC, datetime
@@ -6,12 +7,12 @@ from decimal import Decimal as D
 from typing import Any
 from uuid import uuid4
 
-from budget.entrypoints.kafka import subscribe_cost_recorded
+from budget.entrypoints.kafka import cost_recorded_loop
 from budget_fakes import FakeProducer
-from faststream.kafka import KafkaBroker, TestKafkaBroker
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer, Received
 from rex_shared.events import CostComponents, LlmCostRecorded, Usage
+from rex_testkit.fake_consumer import FakeConsumer, consume_all, record
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
 
@@ -44,28 +45,38 @@ class Recorder:
         self.batches.append(batch)
 
 
-def wire(handle: Recorder, producer: FakeProducer) -> KafkaBroker:
-    broker = KafkaBroker("localhost:9092")
+async def consume(handle: Recorder, producer: FakeProducer, *batch: Any) -> None:
+    """Run the budget's consumer loop over one polled batch of `batch` (events or raw bytes)."""
     consumer = BatchConsumer(name="budget", model=LlmCostRecorded, handle=handle, producer=producer)  # type: ignore[arg-type]
-    subscribe_cost_recorded(broker, consumer, group_id="budget", max_records=500)
-    return broker
-
-
-async def publish(broker: KafkaBroker, *events: cloudevents.OutgoingEvent | bytes) -> None:
-    for e in events:
+    fake, records = FakeConsumer(), []
+    loop = cost_recorded_loop(
+        consumer,
+        bootstrap="unused",
+        group_id="budget",
+        max_records=500,
+        kafka=fake,  # type: ignore[arg-type]
+    )
+    for e in batch:
         if isinstance(e, bytes):
-            await broker.publish(e, topics.LLM_COST_RECORDED, headers={"ce_id": "poison"})
-        else:
-            headers: dict[str, Any] = {k: v.decode() for k, v in e.headers()}
-            await broker.publish(e.data, topics.LLM_COST_RECORDED, key=e.key, headers=headers)
+            records.append(record(topics.LLM_COST_RECORDED, e, headers=[("ce_id", b"poison")]))
+        elif isinstance(e, cloudevents.OutgoingEvent):
+            records.append(
+                record(topics.LLM_COST_RECORDED, e.data, headers=e.headers(), key=_key(e))
+            )
+        else:  # (value, ce_id)
+            records.append(record(topics.LLM_COST_RECORDED, e[0], headers=[("ce_id", e[1])]))
+    fake.add(*records)  # one poll
+    await consume_all(loop, fake)
+
+
+def _key(event: cloudevents.OutgoingEvent) -> bytes | None:
+    return event.key.encode() if event.key else None
 
 
 async def test_a_recorded_cost_reaches_the_handler_typed_with_its_event_id() -> None:
     handle, producer = Recorder(), FakeProducer()
     sent = cost_event("0.25")
-    broker = wire(handle, producer)
-    async with TestKafkaBroker(broker) as br:
-        await publish(br, sent)
+    await consume(handle, producer, sent)
     [[received]] = handle.batches
     assert received.event_id == sent.id
     assert received.event.cost.total == D("0.25")
@@ -74,9 +85,7 @@ async def test_a_recorded_cost_reaches_the_handler_typed_with_its_event_id() -> 
 
 async def test_a_message_that_is_not_json_goes_to_the_dead_letter_topic() -> None:
     handle, producer = Recorder(), FakeProducer()
-    broker = wire(handle, producer)
-    async with TestKafkaBroker(broker) as br:
-        await publish(br, b"{not json")
+    await consume(handle, producer, b"{not json")
     [(topic, value, _, headers)] = producer.sent
     assert topic == "llm.cost.recorded.dlq" and value == b"{not json"
     assert b"not JSON" in headers["dlq_reason"]
@@ -85,22 +94,16 @@ async def test_a_message_that_is_not_json_goes_to_the_dead_letter_topic() -> Non
 
 async def test_an_event_that_breaks_the_contract_is_dead_lettered_with_the_reason() -> None:
     handle, producer = Recorder(), FakeProducer()
-    broker = wire(handle, producer)
     bad = json.dumps({"call_id": "nope", "org_id": "o1"}).encode()
-    async with TestKafkaBroker(broker) as br:
-        await publish(br, bad)
+    await consume(handle, producer, bad)
     [(_, _, _, headers)] = producer.sent
     assert headers["dlq_reason"].startswith(b"invalid LlmCostRecorded")
 
 
 async def test_an_event_the_handler_keeps_failing_on_is_dead_lettered_alone() -> None:
     handle, producer = Recorder(fail_for=D("6.66")), FakeProducer()
-    broker = wire(handle, producer)
     good, bad = cost_event("1"), cost_event("6.66")
-    async with TestKafkaBroker(broker) as br:
-        await br.publish_batch(
-            good.data, bad.data, topic=topics.LLM_COST_RECORDED, headers={"ce_id": "shared-id"}
-        )
+    await consume(handle, producer, (good.data, b"shared-id"), (bad.data, b"shared-id"))
     [(topic, value, _, headers)] = producer.sent
     assert topic == "llm.cost.recorded.dlq" and value == bad.data
     assert b"processing failed: ValueError" in headers["dlq_reason"]

@@ -11,7 +11,6 @@ from typing import cast
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier
 from rex_shared.crypto import SecretBox, new_kek
@@ -31,7 +30,7 @@ from notifier.config import Settings
 from notifier.domain.channels import Kind
 from notifier.domain.routing import Target
 from notifier.entrypoints.http import routers
-from notifier.entrypoints.kafka import consumers, subscribe
+from notifier.entrypoints.kafka import consumer_loop, consumers
 from notifier.entrypoints.workers import DeliveryWorker
 from notifier.handlers.deliveries import deliver, plan_deliveries
 from notifier.ports import (
@@ -213,11 +212,13 @@ async def _start(app: FastAPI, settings: Settings, stack: AsyncExitStack, live: 
     await worker.start()
     stack.push_async_callback(worker.stop)  # drains in-flight sends before the pool closes
     targets = [Target(key, cast(Kind, r.channel.kind)) for key, r in defaults.items()]
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id="rex-notifier")
     plan = functools.partial(plan_deliveries, store=store, directory=channels, defaults=targets)
-    subscribe(broker, consumers(producer, plan), group_id=settings.consumer_group)
-    await broker.start()
-    stack.push_async_callback(broker.stop)  # stops first: no new events while the rest drains
+    loop = consumer_loop(
+        consumers(producer, plan), bootstrap=settings.kafka_bootstrap,
+        group_id=settings.consumer_group,
+    )  # fmt: skip
+    await loop.start()
+    stack.push_async_callback(loop.stop)  # stops first: no new events while the rest drains
 
 
 def create_app(settings: Settings, *, deps: Deps | None = None) -> FastAPI:

@@ -1,12 +1,9 @@
-"""FastStream subscriber: `llm.cost.recorded` batches into the BatchConsumer."""
+"""`llm.cost.recorded` batches -> BatchConsumer -> handle_cost_recorded, on the one shared loop."""
 
-import asyncio
-
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import AIOKafkaConsumer
 from rex_shared import topics
-from rex_shared.consumer import TRANSIENT, BatchConsumer, raw_records
+from rex_shared.consumer import BatchConsumer
+from rex_shared.consuming import ConsumerLoop
 from rex_shared.events import LlmCostRecorded
 
 # Pause before a batch is redelivered after an infrastructure error, so a database or
@@ -14,31 +11,27 @@ from rex_shared.events import LlmCostRecorded
 TRANSIENT_BACKOFF_S = 1.0
 
 
-def subscribe_cost_recorded(
-    broker: KafkaBroker,
+def cost_recorded_loop(
     consumer: BatchConsumer[LlmCostRecorded],
     *,
+    bootstrap: str,
     group_id: str,
     max_records: int,
     session_timeout_ms: int = 10_000,
-) -> None:
-    """Register the batch subscriber; offsets are committed only after the handler succeeded."""
-    subscriber = broker.subscriber(
-        topics.LLM_COST_RECORDED,
+    kafka: AIOKafkaConsumer | None = None,
+) -> ConsumerLoop:
+    """The group member; offsets are committed only after the handler's transaction committed."""
+    return ConsumerLoop(
+        {topics.LLM_COST_RECORDED: consumer},
+        bootstrap=bootstrap,
         group_id=group_id,
-        batch=True,
+        client_id="rex-budget",
         max_records=max_records,
-        # Commit after the database commit; on error the batch is sought back and redelivered.
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=session_timeout_ms // 3,
+        # One batch at a time, as before: concurrent batches would contend for the same
+        # budgets' counters (lock waits, deadlocks redelivered) instead of going faster.
+        depth=1,
+        retry_pause_s=TRANSIENT_BACKOFF_S,
+        consumer=kafka,
     )
-
-    @subscriber
-    async def on_cost_recorded(msg: KafkaMessage) -> None:
-        try:
-            await consumer.process(raw_records(msg))
-        except TRANSIENT:
-            await asyncio.sleep(TRANSIENT_BACKOFF_S)
-            raise

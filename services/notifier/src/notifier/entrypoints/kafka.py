@@ -1,16 +1,14 @@
-"""Kafka subscriber: one consumer in the group for every budget topic; each topic's records go
-to its BatchConsumer (one subscriber per topic would rebalance the group once per topic)."""
+"""Kafka consumer: one member of the group for every budget topic, on the one shared loop; each
+topic's records go to its BatchConsumer (one member per topic would rebalance the group once
+per topic)."""
 
 import functools
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
-from rex_shared.consumer import BatchConsumer, no_decode, raw_records
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rex_shared.consumer import BatchConsumer
+from rex_shared.consuming import ConsumerLoop
 
 from notifier.adapters.renderer import EVENTS
 
@@ -30,29 +28,24 @@ def consumers(producer: AIOKafkaProducer, plan: Plan) -> dict[str, BatchConsumer
     }
 
 
-def subscribe(
-    broker: KafkaBroker,
+def consumer_loop(
     consumers: Mapping[str, BatchConsumer[Any]],
     *,
+    bootstrap: str,
     group_id: str,
     max_records: int = 500,
-) -> None:
+    kafka: AIOKafkaConsumer | None = None,
+) -> ConsumerLoop:
     """Feed each topic's records to its consumer; offsets commit after every handler ran."""
-
-    # NACK_ON_ERROR: a transient failure re-raises, the batch is not committed and comes back
-    # (records already handled are then skipped by the deliveries' unique key).
-    @broker.subscriber(
-        *consumers,
+    # A transient failure re-raises: the batch is not committed, the loop seeks back and it
+    # comes back (records already handled are then skipped by the deliveries' unique key).
+    # One batch at a time, as before: a batch's deliveries are planned before the next's.
+    return ConsumerLoop(
+        consumers,
+        bootstrap=bootstrap,
         group_id=group_id,
-        batch=True,
+        client_id="rex-notifier",
         max_records=max_records,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
-        decoder=no_decode,  # BatchConsumer parses, so malformed JSON reaches the DLQ
+        depth=1,
+        consumer=kafka,
     )
-    async def on_budget_events(msg: KafkaMessage) -> None:
-        by_topic: dict[str, list[ConsumerRecord]] = defaultdict(list)
-        for record in raw_records(msg):
-            by_topic[record.topic].append(record)
-        for topic, records in by_topic.items():
-            await consumers[topic].process(records)
