@@ -10,18 +10,9 @@ import pytest
 from budget.adapters.pg import create_pool, scoped, trusted
 from budget.bootstrap import create_app
 from budget.config import SCHEMA, Settings
+from rex_testkit.budget.schema import TENANT_TABLES
 
 BUDGETS = "/api/v1/budgets"
-TABLES = [
-    "budgets",
-    "budget_periods",
-    "threshold_firings",
-    "cost_alerts",
-    "period_closures",
-    "reservations",
-    "reservation_holds",
-    "budget_holds",
-]
 
 
 @pytest.fixture
@@ -90,7 +81,7 @@ async def test_row_level_security_shows_a_transaction_only_its_orgs_rows(
     async with trusted(service_pool) as conn:
         for org, budget_id in zip(orgs, ids, strict=True):
             await fill_every_table(conn, org, budget_id)
-    for table in TABLES:
+    for table in TENANT_TABLES:
         async with scoped(service_pool, orgs[0]) as conn:
             seen = {r["org_id"] for r in await conn.fetch(f"SELECT DISTINCT org_id FROM {table}")}
         assert orgs[0] in seen and orgs[1] not in seen, table  # no WHERE clause needed

@@ -7,18 +7,8 @@ from rex_shared.db import migration_sql, rls_policy_sql
 from rex_shared.inbox import INBOX_DDL
 from rex_shared.outbox import OUTBOX_DDL
 from rex_shared.security import RATE_LIMIT_DDL
+from rex_testkit.budget.schema import TENANT_TABLES
 from rex_testkit.plugin import migrations_dir
-
-TENANT_TABLES = [
-    "budgets",
-    "budget_periods",
-    "threshold_firings",
-    "cost_alerts",
-    "period_closures",
-    "reservations",
-    "reservation_holds",
-    "budget_holds",
-]
 
 
 def _squash(sql: str) -> str:
