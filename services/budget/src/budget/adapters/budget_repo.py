@@ -3,6 +3,7 @@
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -48,28 +49,32 @@ def to_budget(row: asyncpg.Record) -> Budget:
     )
 
 
-def _filters_json(budget: Budget) -> str | None:
-    return json.dumps(budget.filters) if budget.filters is not None else None
-
-
-async def insert(conn: Conn, budget: Budget) -> Budget:
-    """Store a new budget and return it as stored."""
-    row = await conn.fetchrow(
-        "INSERT INTO budgets (id, org_id, name, type, entity_id, limit_amount, period, timezone,"
-        " thresholds, is_hard_limit, filters, threshold_amounts) VALUES ($1, $2, $3, $4, $5, $6,"
-        f" $7, $8, $9, $10, $11::jsonb, $12) RETURNING {_COLUMNS}",
-        budget.id,
-        budget.org_id,
+def _changeable(budget: Budget) -> tuple[Any, ...]:
+    """The fields an update may change, in the order insert and update bind them."""
+    filters = json.dumps(budget.filters) if budget.filters is not None else None
+    return (
         budget.name,
-        budget.type,
-        budget.entity_id,
         budget.limit_amount,
         budget.period,
         budget.timezone,
         list(budget.thresholds),
         budget.is_hard_limit,
-        _filters_json(budget),
+        filters,
         list(budget.threshold_amounts),
+    )
+
+
+async def insert(conn: Conn, budget: Budget) -> Budget:
+    """Store a new budget and return it as stored."""
+    row = await conn.fetchrow(
+        "INSERT INTO budgets (id, org_id, type, entity_id, name, limit_amount, period, timezone,"
+        " thresholds, is_hard_limit, filters, threshold_amounts) VALUES ($1, $2, $3, $4, $5, $6,"
+        f" $7, $8, $9, $10, $11::jsonb, $12) RETURNING {_COLUMNS}",
+        budget.id,
+        budget.org_id,
+        budget.type,
+        budget.entity_id,
+        *_changeable(budget),
     )
     assert row is not None
     return to_budget(row)
@@ -110,14 +115,7 @@ async def update(conn: Conn, budget: Budget) -> Budget:
         f" updated_at = now() WHERE id = $1 AND org_id = $2 RETURNING {_COLUMNS}",
         budget.id,
         budget.org_id,
-        budget.name,
-        budget.limit_amount,
-        budget.period,
-        budget.timezone,
-        list(budget.thresholds),
-        budget.is_hard_limit,
-        _filters_json(budget),
-        list(budget.threshold_amounts),
+        *_changeable(budget),
     )
     assert row is not None
     return to_budget(row)
