@@ -7,7 +7,8 @@ the usage of the attempt that answered.
 """
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from rex_shared.events import Api
 from rex_tracking import CallContext, Response, Stopwatch, failed, succeeded
@@ -19,18 +20,30 @@ from evaluator.ports import ChatRequest, LlmReply
 CALL_ID_HEADER = "X-Rex-Call-Id"
 EVALUATION_ID_HEADER = "X-Rex-Evaluation-Id"
 
+Sdk = TypeVar("Sdk")
 
-class SdkChat(ABC):
+
+class SdkChat(ABC, Generic[Sdk]):
     """Judge calls over one provider's official SDK: our retries around one attempt (plain
     or streamed, as the subclass makes it) and exactly one event per call, answered or not."""
 
     provider: str
     api: ClassVar[Api]
     sdk_error: ClassVar[type[Exception]]  # what the SDK raises once our retries give up
+    sdk_client: ClassVar[Callable[..., Any]]  # the SDK's async client class
 
-    def __init__(self, *, retrier: Retrier | None, stream: bool) -> None:
+    def __init__(self, sdk: Sdk, *, retrier: Retrier | None = None, stream: bool = False) -> None:
+        self._sdk = sdk
         self._stream = stream
         self._retrier = retrier or Retrier(RetryPolicy(max_retries=0))
+
+    @classmethod
+    def connect(
+        cls, *, base_url: str, api_key: str, timeout_s: float, retrier: Retrier, stream: bool
+    ) -> Self:
+        """A client on the official SDK; retries are ours (SDK retries off), see Retrier."""
+        sdk = cls.sdk_client(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+        return cls(sdk, retrier=retrier, stream=stream)
 
     async def complete(self, request: ChatRequest, ctx: CallContext) -> LlmReply:
         clock = Stopwatch()

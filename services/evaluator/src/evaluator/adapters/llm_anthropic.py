@@ -7,7 +7,7 @@ from anthropic.types import TextBlockParam
 from rex_tracking import Response, usage
 
 from evaluator.adapters.llm import SdkChat
-from evaluator.adapters.retry import Failure, Retrier
+from evaluator.adapters.retry import Failure
 from evaluator.domain.stream_usage import AnthropicStreamUsage
 from evaluator.ports import ChatRequest
 
@@ -28,33 +28,14 @@ def failure_of(exc: Exception) -> Failure | None:
     return None
 
 
-class AnthropicMessages(SdkChat):
+class AnthropicMessages(SdkChat[anthropic.AsyncAnthropic]):
     """Judge calls to Anthropic (or the simulator speaking its wire format)."""
 
     provider = "anthropic"
     api = "messages"
     sdk_error = anthropic.AnthropicError
+    sdk_client = anthropic.AsyncAnthropic
     _failure_of = staticmethod(failure_of)
-
-    def __init__(
-        self,
-        sdk: anthropic.AsyncAnthropic,
-        *,
-        retrier: Retrier | None = None,
-        stream: bool = False,
-    ) -> None:
-        super().__init__(retrier=retrier, stream=stream)
-        self._sdk = sdk
-
-    @classmethod
-    def connect(
-        cls, *, base_url: str, api_key: str, timeout_s: float, retrier: Retrier, stream: bool
-    ) -> "AnthropicMessages":
-        """A client on the official SDK; retries are ours (SDK retries off), see Retrier."""
-        sdk = anthropic.AsyncAnthropic(
-            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
-        )
-        return cls(sdk, retrier=retrier, stream=stream)
 
     def _args(self, request: ChatRequest, headers: dict[str, str]) -> dict[str, Any]:
         return {

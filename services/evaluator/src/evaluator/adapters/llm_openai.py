@@ -7,7 +7,7 @@ from rex_shared.events import Usage
 from rex_tracking import Response, usage
 
 from evaluator.adapters.llm import SdkChat
-from evaluator.adapters.retry import Failure, Retrier
+from evaluator.adapters.retry import Failure
 from evaluator.domain import tokens
 from evaluator.domain.stream_usage import OpenAiStreamUsage
 from evaluator.ports import ChatRequest
@@ -34,29 +34,14 @@ def _messages(request: ChatRequest) -> list[Any]:
     ]
 
 
-class OpenAiChat(SdkChat):
+class OpenAiChat(SdkChat[openai.AsyncOpenAI]):
     """Judge calls to OpenAI (or anything speaking its wire format, like the simulator)."""
 
     provider = "openai"
     api = "chat.completions"
     sdk_error = openai.OpenAIError
+    sdk_client = openai.AsyncOpenAI
     _failure_of = staticmethod(failure_of)
-
-    def __init__(
-        self, sdk: openai.AsyncOpenAI, *, retrier: Retrier | None = None, stream: bool = False
-    ) -> None:
-        super().__init__(retrier=retrier, stream=stream)
-        self._sdk = sdk
-
-    @classmethod
-    def connect(
-        cls, *, base_url: str, api_key: str, timeout_s: float, retrier: Retrier, stream: bool
-    ) -> "OpenAiChat":
-        """A client on the official SDK; retries are ours (SDK retries off), see Retrier."""
-        sdk = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
-        )
-        return cls(sdk, retrier=retrier, stream=stream)
 
     def _args(self, request: ChatRequest, headers: dict[str, str]) -> dict[str, Any]:
         return {
