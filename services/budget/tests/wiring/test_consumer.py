@@ -5,33 +5,20 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from typing import Any
-from uuid import uuid4
 
 from budget.entrypoints.kafka import cost_recorded_loop
 from budget_fakes import FakeProducer
 from rex_shared import cloudevents, topics
 from rex_shared.consumer import BatchConsumer, Received
-from rex_shared.events import CostComponents, LlmCostRecorded, Usage
+from rex_shared.events import LlmCostRecorded
+from rex_testkit.budget.builders import a_cost
 from rex_testkit.fake_consumer import FakeConsumer, consume_all, record
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
 
 
 def cost_event(total: str = "0.5") -> cloudevents.OutgoingEvent:
-    data = LlmCostRecorded(
-        call_id=uuid4(),
-        org_id="o1",
-        project_id="p1",
-        user_id="u1",
-        provider="openai",
-        model="gpt-4o",
-        status="priced",
-        usage=Usage(),
-        cost=CostComponents(total=D(total)),
-        occurred_at=NOW,
-        recorded_at=NOW,
-    )
-    return cloudevents.build(data, source="rex/cost-ledger", key="o1")
+    return cloudevents.build(a_cost(total, at=NOW), source="rex/cost-ledger", key="o1")
 
 
 class Recorder:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 from functools import partial
 from itertools import count
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import pytest
@@ -18,11 +18,9 @@ from rex_shared.events import (
     BudgetForecastExceeded,
     BudgetPeriodClosed,
     BudgetThresholdCrossed,
-    CostComponents,
     LlmCostRecorded,
-    Usage,
 )
-from rex_testkit.budget.builders import a_budget
+from rex_testkit.budget.builders import a_budget, a_cost
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
 
@@ -36,26 +34,13 @@ def event(
     *,
     project: str = "p1",
     user: str = "u1",
-    status: str = "priced",
+    status: Literal["priced", "unpriced"] = "priced",
     event_id: str | None = None,
     at: datetime = NOW,
     evaluation: UUID | None = None,
 ) -> Received[LlmCostRecorded]:
-    data: dict[str, Any] = dict(
-        call_id=uuid4(),
-        evaluation_id=evaluation,
-        org_id="o1",
-        project_id=project,
-        user_id=user,
-        provider="openai",
-        model="gpt-4o",
-        status=status,
-        usage=Usage(),
-        cost=CostComponents(total=D(total)),
-        occurred_at=at,
-        recorded_at=at,
-    )
-    return Received(event_id or str(uuid4()), LlmCostRecorded(**data))
+    cost = a_cost(total, at=at, project=project, user=user, status=status, evaluation=evaluation)
+    return Received(event_id or str(uuid4()), cost)
 
 
 # A fraction of the period that is never reached: these tests look at actual thresholds.
