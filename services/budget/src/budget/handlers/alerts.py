@@ -6,32 +6,11 @@ from rex_shared.errors import NotFound
 
 from budget.adapters import alert_repo
 from budget.adapters.alert_repo import StoredAlert
-from budget.adapters.budget_repo import Cursor
 from budget.adapters.pg import Conn
 
-
-async def alerts_page(
-    conn: Conn,
-    *,
-    org_id: str,
-    acknowledged: bool | None,
-    budget_id: UUID | None,
-    kind: str | None,
-    limit: int,
-    after: Cursor | None,
-    own: str | None,
-) -> list[StoredAlert]:
-    """The org's alerts after `after`, newest first (a member: those of their own budgets)."""
-    return await alert_repo.page(
-        conn,
-        org_id=org_id,
-        acknowledged=acknowledged,
-        budget_id=budget_id,
-        limit=limit,
-        after=after,
-        own=own,
-        kind=kind,
-    )
+# Listing is a plain read: the repository's keyset query (a member: their own budgets'
+# alerts) is the whole use case.
+alerts_page = alert_repo.page
 
 
 async def acknowledge(conn: Conn, *, org_id: str, alert_id: UUID, own: str | None) -> StoredAlert:

@@ -10,7 +10,6 @@ from uuid import UUID
 from rex_shared.errors import Conflict, Invalid, NotFound
 
 from budget.adapters import budget_repo, firing_repo, period_repo, usage_repo
-from budget.adapters.budget_repo import Cursor
 from budget.adapters.firing_repo import Firing
 from budget.adapters.pg import Conn
 from budget.domain.alerts import reevaluate
@@ -61,28 +60,9 @@ async def create_budget(conn: Conn, budget: Budget) -> Budget:
     return await budget_repo.insert(conn, budget)
 
 
-async def budgets_page(
-    conn: Conn,
-    *,
-    org_id: str,
-    type: str | None,
-    entity_id: str | None,
-    include_archived: bool,
-    limit: int,
-    after: Cursor | None,
-    own: str | None,
-) -> list[Budget]:
-    """The org's budgets after `after`, newest first (a member: their own)."""
-    return await budget_repo.page(
-        conn,
-        org_id=org_id,
-        type=type,
-        entity_id=entity_id,
-        include_archived=include_archived,
-        limit=limit,
-        after=after,
-        own=own,
-    )
+# Listing is a plain read: the repository's keyset query (a member: their own budgets) is
+# the whole use case.
+budgets_page = budget_repo.page
 
 
 async def update_budget(
