@@ -7,7 +7,10 @@ notifier all consume through it; no consumer rides FastStream (FastStream only g
 AsyncAPI documents, rex_shared.asyncapi). It replaced FastStream batch subscribers: at full
 ingest FastStream's per-batch machinery (dependency injection, middlewares, message wrappers)
 cost a noticeable share of the ledger's CPU (shared/tests/integration/test_consumer_loop.py
-holds the guarantees; bench/ledger_ingest.py the figures).
+holds the guarantees). Measured when the budget and the notifier moved onto it (before/after,
+alternated, shared 2-core machine): ledger_ingest 72-81 us CPU per event either way (events/s
+6,961-11,993, noise); budget_threshold_latency p99 25-90 ms before, 24-25 ms after; soak at
+1000/s for 60 s: 998 -> 999 calls/s, p99 241 -> 239 ms (docs/CONVENTIONS.md, Events).
 """
 
 import asyncio
