@@ -3,12 +3,13 @@
 import hashlib
 import logging
 import re
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from rex_shared.db_roles import request_role, worker_role
+from rex_shared.db_roles import check_request_role, request_role, worker_role
 from rex_shared.inbox import INBOX_DDL
 from rex_shared.outbox import OUTBOX_DDL
 
@@ -81,6 +82,18 @@ async def provision(
             )
     finally:
         await conn.close()
+
+
+async def role_pools(
+    request_dsn: str, worker_dsn: str, *, schema: str, max_size: int, stack: AsyncExitStack
+) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+    """The request and worker roles' pools (closed by `stack`); refuses an unsafe request role."""
+    pools = []
+    for dsn in (request_dsn, worker_dsn):
+        pools.append(await create_pool(dsn, schema=schema, max_size=max_size))
+        stack.push_async_callback(pools[-1].close)
+    await check_request_role(pools[0], schema=schema)
+    return pools[0], pools[1]
 
 
 def migrations_dir(service: str, override: Path | str | None = None) -> Path:

@@ -22,9 +22,11 @@ from pydantic_settings import BaseSettings
 from rex_shared import topics
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_testkit.infra import Infra
-from rex_testkit.pg import service_database
+from rex_testkit.pg import role_dsns, service_database
 
 SERVICES = ("evaluator", "cost-ledger", "budget", "notifier")
+# Services that connect as their request and worker roles (issue 16); the others as the owner.
+SPLIT_ROLES = {"notifier"}
 SCHEMAS = {
     "evaluator": "evaluator",
     "cost-ledger": "ledger",
@@ -171,6 +173,9 @@ async def running(common: Common, service: str, **extra: Any) -> AsyncIterator[S
     """Build, start and serve one service until the block ends."""
     dsn = await database(common.infra, service)
     values = common.values(dsn)
+    if service in SPLIT_ROLES:  # the request role serves, the worker role works across orgs
+        api, worker = role_dsns(common.infra, schema=SCHEMAS[service])
+        values.update(database_url=api, worker_database_url=worker)
     await commit_groups_at_end(common.infra.kafka_bootstrap, [values["consumer_group"]])
     settings, app = BUILDERS[service](values, extra)
     async with AsyncExitStack() as inner:

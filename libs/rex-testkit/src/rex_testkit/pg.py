@@ -4,6 +4,7 @@ import secrets
 
 import asyncpg
 from rex_shared.db import migrate, provision
+from rex_shared.db_roles import request_role, worker_role
 
 from rex_testkit.infra import Infra, repo_root
 
@@ -32,3 +33,12 @@ async def drop_schema(infra: Infra, schema: str) -> None:
         await conn.execute(f"DROP ROLE IF EXISTS rex_{schema}")
     finally:
         await conn.close()
+
+
+def role_dsns(infra: Infra, *, schema: str) -> tuple[str, str]:
+    """The request and worker roles' DSNs of a schema `service_database` provisioned."""
+    owner = f"rex_{schema}"
+    return (
+        infra.service_dsn(request_role(owner), schema),
+        infra.service_dsn(worker_role(owner), schema),
+    )

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging(settings.log_level)
     if command == "migrate":
         directory = migrations_dir("notifier", settings.migrations_dir)
-        applied = asyncio.run(migrate(settings.database_url, schema=SCHEMA, directory=directory))
+        applied = asyncio.run(migrate(settings.migrate_dsn, schema=SCHEMA, directory=directory))
         print(f"applied: {', '.join(applied) or 'nothing (up to date)'}")
         return
     serve(

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier
 from rex_shared.crypto import SecretBox, new_kek
-from rex_shared.db import create_pool
+from rex_shared.db import role_pools
 from rex_shared.kafka import ensure_topics, make_producer
 from rex_shared.runtime import settle_gc
 from rex_shared.security import RateLimiter, install_http_policy
@@ -178,32 +178,33 @@ def _worker(
 
 async def _connect(
     settings: Settings, stack: AsyncExitStack
-) -> tuple[asyncpg.Pool, AIOKafkaProducer]:
-    """The database pool, the producer (for dead letters) and the topics we consume."""
-    pool = await create_pool(settings.database_url, schema=SCHEMA, max_size=settings.db_pool_size)
-    stack.push_async_callback(pool.close)
+) -> tuple[asyncpg.Pool, asyncpg.Pool, AIOKafkaProducer]:
+    """The request and worker pools, the producer (for dead letters), the topics we consume."""
+    pool, worker = await role_pools(settings.database_url, settings.worker_dsn, schema=SCHEMA,
+                                    max_size=settings.db_pool_size, stack=stack)  # fmt: skip
     producer = make_producer(settings.kafka_bootstrap, client_id="rex-notifier")
     await producer.start()
     stack.push_async_callback(producer.stop)
     await ensure_topics(
         settings.kafka_bootstrap, list(EVENTS), partitions=settings.kafka_partitions
     )
-    return pool, producer
+    return pool, worker, producer
 
 
 async def _start(app: FastAPI, settings: Settings, stack: AsyncExitStack, live: _Live) -> None:
     """Start everything in dependency order; the stack stops it in reverse."""
-    pool, producer = await _connect(settings, stack)
+    pool, worker_pool, producer = await _connect(settings, stack)
     live.pool, live.producer = pool, producer
     session = HttpSession(max(settings.slack_timeout_s, settings.webhook_timeout_s))
     stack.push_async_callback(session.aclose)
     defaults = default_channels(settings, session)
     store = PgDeliveries(
-        pool,
+        worker_pool,
         default_rates={key: r.rate for key, r in defaults.items()},
         pacing_inline_s=settings.pacing_inline_s,
     )
-    channels, factory = PgChannels(pool, secret_box(settings)), channel_factory(settings, session)
+    channels = PgChannels(pool, secret_box(settings), worker_pool=worker_pool)
+    factory = channel_factory(settings, session)
     app.state.deps = deps = build_deps(
         settings, pool=pool, session=session, channels=channels, take=store.take, factory=factory
     )

@@ -21,7 +21,11 @@ class Settings(ServiceSettings):
     )
 
     port: int = 8004
+    # The request role (HTTP, under row-level security); the worker role (consumer, delivery
+    # worker: every org); the owner (migrations). Unset, the last two fall back to the first.
     database_url: str = LOCAL_DATABASE_URL
+    worker_database_url: str = ""
+    migrate_database_url: str = ""
     consumer_group: str = "notifier"
     migrations_dir: str = ""
 
@@ -87,6 +91,16 @@ class Settings(ServiceSettings):
 
     def _production_default(self, value: bool | None) -> bool:
         return self.env == "production" if value is None else value
+
+    @property
+    def worker_dsn(self) -> str:
+        """The worker role's DSN (the request role's when unset)."""
+        return self.worker_database_url or self.database_url
+
+    @property
+    def migrate_dsn(self) -> str:
+        """The owner's DSN, for `migrate` (the request role's when unset)."""
+        return self.migrate_database_url or self.database_url
 
     @property
     def http_policy(self) -> HttpPolicy:

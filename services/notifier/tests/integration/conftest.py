@@ -29,7 +29,7 @@ from rex_shared.kafka import commit_groups_at_end, ensure_topics, make_producer
 from rex_testkit import kafka as kafka_kit
 from rex_testkit.http_sink import HttpSink
 from rex_testkit.infra import Infra
-from rex_testkit.pg import service_database
+from rex_testkit.pg import role_dsns, service_database
 from rex_testkit.smtp_sink import SmtpSink
 from rex_testkit.waiting import eventually
 
@@ -219,13 +219,15 @@ async def run_notifier(
         # from now on, not the topics' history or another session's backlog.
         await commit_groups_at_end(infra.kafka_bootstrap, [group], TOPICS)
         values: dict[str, Any] = dict(
-            env="test", database_url=notifier_dsn, kafka_bootstrap=infra.kafka_bootstrap,
+            env="test", kafka_bootstrap=infra.kafka_bootstrap,
             jwt_secret=jwt_secret, consumer_group=group, channel_name=group,
             smtp_port=smtp_port, smtp_timeout_s=5.0, email_to="ops@example.com",
             slack_webhook_url=slack_url, dashboard_url="https://rex.example.com",
             backoff_base_s=0.2, backoff_max_s=1.0, worker_poll_s=0.2,
             slack_rate_per_s=1000, email_rate_per_s=1000, keks=KEKS,
         )  # fmt: skip
+        api, worker = role_dsns(infra, schema="notifier")
+        values.update(database_url=api, worker_database_url=worker)
         settings = Settings(**{**values, **overrides})
         app = create_app(settings)
         async with app.router.lifespan_context(app):

@@ -16,7 +16,9 @@ from notifier.config import Settings
 from notifier.domain.samples import threshold_crossed
 from notifier.ports import NewDelivery
 from rex_shared.crypto import SecretBox, new_kek
-from rex_shared.db import bypass_rls, create_pool, scope_to_org
+from rex_shared.db import create_pool, scope_to_org
+from rex_testkit.infra import Infra
+from rex_testkit.pg import role_dsns
 
 Headers = Callable[..., dict[str, str]]
 URL = "/api/v1/notifications/channels"
@@ -24,9 +26,9 @@ SECRET = f"s3cr3t-{uuid4().hex}"
 
 
 @pytest.fixture
-async def service_pool(notifier_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool as the service has it: no RLS bypass on the session."""
-    pool = await create_pool(notifier_dsn, schema="notifier", max_size=4)
+async def service_pool(notifier_dsn: str, infra: Infra) -> AsyncIterator[asyncpg.Pool]:
+    """A pool as the service has it: the request role, no RLS bypass on the session."""
+    pool = await create_pool(role_dsns(infra, schema="notifier")[0], schema="notifier", max_size=4)
     yield pool
     await pool.close()
 
@@ -138,20 +140,27 @@ async def test_names_are_unique_per_org_and_a_kind_cannot_change(
 
 
 async def test_row_level_security_shows_each_org_only_its_rows(
-    client: httpx.AsyncClient, service_pool: asyncpg.Pool, org: str, auth_headers: Headers
+    client: httpx.AsyncClient,
+    service_pool: asyncpg.Pool,
+    pool: asyncpg.Pool,
+    infra: Infra,
+    org: str,
+    auth_headers: Headers,
 ) -> None:
     await _create_all(client, auth_headers(org))
     other = f"other-{org}"
     await client.post(URL, json=_specs()[1], headers=auth_headers(other))
     default_id = uuid4()
-    async with service_pool.acquire() as conn:
-        async with conn.transaction():
-            await bypass_rls(conn)  # as the worker would: a default channel, for every org
-            await conn.execute(
-                "INSERT INTO channels (id, org_id, kind, name) VALUES ($1, NULL, 'slack', $2)",
-                default_id, f"default-{org}",
-            )  # fmt: skip
-        try:
+    # A default channel (no org), as the owner's migrations and tests may write one.
+    await pool.execute(
+        "INSERT INTO channels (id, org_id, kind, name) VALUES ($1, NULL, 'slack', $2)",
+        default_id, f"default-{org}",
+    )  # fmt: skip
+    worker = await asyncpg.connect(
+        role_dsns(infra, schema="notifier")[1], server_settings={"search_path": "notifier"}
+    )
+    try:
+        async with service_pool.acquire() as conn:
             async with conn.transaction():
                 await scope_to_org(conn, org)
                 mine = await conn.fetch("SELECT org_id, secret_hints FROM channels")
@@ -160,16 +169,12 @@ async def test_row_level_security_shows_each_org_only_its_rows(
                         "INSERT INTO channels (org_id, kind, name) VALUES ($1, 'slack', 'x')", other
                     )
             unscoped = await conn.fetchval("SELECT count(*) FROM channels")
-            async with conn.transaction():
-                await bypass_rls(conn)
-                seen = {r["org_id"] for r in await conn.fetch(
-                    "SELECT org_id FROM channels WHERE org_id IN ($1, $2) OR id = $3",
-                    org, other, default_id)}  # fmt: skip
-        finally:
-            async with conn.transaction():
-                await bypass_rls(conn)
-                await conn.execute("DELETE FROM channels WHERE id = $1 OR org_id = $2",
-                                   default_id, other)  # fmt: skip
+        seen = {r["org_id"] for r in await worker.fetch(
+            "SELECT org_id FROM channels WHERE org_id IN ($1, $2) OR id = $3",
+            org, other, default_id)}  # fmt: skip
+    finally:
+        await worker.close()
+        await pool.execute("DELETE FROM channels WHERE id = $1 OR org_id = $2", default_id, other)
     assert {r["org_id"] for r in mine} == {org} and len(mine) == 3
     assert unscoped == 0  # forgot to scope: sees nothing, not everything
     assert seen == {org, other, None}  # the worker sees every org and the defaults

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from notifier.domain.samples import threshold_crossed
 from rex_shared import cloudevents
 from rex_testkit.infra import Infra
+from rex_testkit.pg import role_dsns
 from rex_testkit.ports import free_port
 
 ALERTS = 500
@@ -37,7 +38,9 @@ def _env(
         "REX_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "REX_JWT_SECRET": jwt_secret,
         "REX_KEKS": keks,
-        "REX_NOTIFIER_DATABASE_URL": dsn,
+        "REX_NOTIFIER_DATABASE_URL": role_dsns(infra, schema="notifier")[0],
+        "REX_NOTIFIER_WORKER_DATABASE_URL": role_dsns(infra, schema="notifier")[1],
+        "REX_NOTIFIER_MIGRATE_DATABASE_URL": dsn,
         "REX_NOTIFIER_PORT": str(port),
         "REX_NOTIFIER_CONSUMER_GROUP": group,
         "REX_NOTIFIER_CHANNEL_NAME": group,

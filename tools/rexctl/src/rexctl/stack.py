@@ -33,6 +33,10 @@ def repo_root() -> Path:
     return Path.cwd()
 
 
+# Services that connect as their request and worker roles; the rest still as the owner.
+SPLIT_ROLES = frozenset({"notifier"})
+
+
 @dataclass
 class Ports:
     """Where each process listens (DESIGN.md section 5 defaults)."""
@@ -98,9 +102,10 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
-    def service_dsn(self, schema: str) -> str:
+    def service_dsn(self, schema: str, suffix: str = "") -> str:
+        """The owner's DSN, or with suffix "_api" / "_worker" the request / worker role's."""
         rest = self.pg_admin_dsn.split("@", 1)[1]
-        return f"postgresql://rex_{schema}:{schema}@{rest}"
+        return f"postgresql://rex_{schema}{suffix}:{schema}@{rest}"
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports.of(service)}"
@@ -119,7 +124,11 @@ class Stack:
         env = self.common_env()
         env.update(
             {
-                f"{prefix}DATABASE_URL": self.service_dsn(schema),
+                f"{prefix}DATABASE_URL": self.service_dsn(
+                    schema, "_api" if name in SPLIT_ROLES else ""
+                ),
+                f"{prefix}WORKER_DATABASE_URL": self.service_dsn(schema, "_worker"),
+                f"{prefix}MIGRATE_DATABASE_URL": self.service_dsn(schema),
                 f"{prefix}PORT": str(self.ports.of(name)),
                 f"{prefix}HOST": "127.0.0.1",
             }

@@ -76,8 +76,12 @@ def to_channel(row: asyncpg.Record) -> StoredChannel:
 class PgChannels:
     """Channels in PostgreSQL, secrets sealed with the SecretBox."""
 
-    def __init__(self, pool: asyncpg.Pool, box: SecretBox) -> None:
-        self._pool, self._box = pool, box
+    def __init__(
+        self, pool: asyncpg.Pool, box: SecretBox, *, worker_pool: asyncpg.Pool | None = None
+    ) -> None:
+        # Org-scoped CRUD on the request role's pool; routing and sending (every org) on the
+        # worker role's.
+        self._pool, self._box, self._worker = pool, box, worker_pool or pool
 
     def _seal(
         self, channel_id: UUID, org_id: str | None, secrets: dict[str, str] | None
@@ -169,7 +173,7 @@ class PgChannels:
 
     async def load(self, channel_id: UUID) -> tuple[StoredChannel, dict[str, str]] | None:
         """Any org's channel and its decrypted secrets (the delivery worker)."""
-        async with trusted_tx(self._pool) as conn:
+        async with trusted_tx(self._worker) as conn:
             return await self._with_secrets(conn, channel_id)
 
     async def _with_secrets(
@@ -194,7 +198,7 @@ class PgChannels:
 
     async def targets(self, org_ids: Sequence[str]) -> dict[str, list[Target]]:
         """Every channel of these orgs (enabled or not) as routing targets."""
-        async with trusted_tx(self._pool) as conn:
+        async with trusted_tx(self._worker) as conn:
             rows = await conn.fetch(
                 f"SELECT {_COLUMNS} FROM channels WHERE org_id = ANY($1::text[])", list(org_ids)
             )
