@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -85,12 +86,21 @@ async def provision(
 
 
 async def role_pools(
-    request_dsn: str, worker_dsn: str, *, schema: str, max_size: int, stack: AsyncExitStack
+    request_dsn: str,
+    worker_dsn: str,
+    *,
+    schema: str,
+    max_size: int,
+    stack: AsyncExitStack,
+    open_pool: Callable[..., Awaitable[asyncpg.Pool]] = create_pool,
 ) -> tuple[asyncpg.Pool, asyncpg.Pool]:
-    """The request and worker roles' pools (closed by `stack`); refuses an unsafe request role."""
+    """The request and worker roles' pools (closed by `stack`); refuses an unsafe request role.
+
+    `open_pool(dsn, schema=, max_size=)` opens one (a service with its own pool options).
+    """
     pools = []
     for dsn in (request_dsn, worker_dsn):
-        pools.append(await create_pool(dsn, schema=schema, max_size=max_size))
+        pools.append(await open_pool(dsn, schema=schema, max_size=max_size))
         stack.push_async_callback(pools[-1].close)
     await check_request_role(pools[0], schema=schema)
     return pools[0], pools[1]

@@ -42,3 +42,12 @@ def role_dsns(infra: Infra, *, schema: str) -> tuple[str, str]:
         infra.service_dsn(request_role(owner), schema),
         infra.service_dsn(worker_role(owner), schema),
     )
+
+
+def split_dsns(owner_dsn: str, *, schema: str) -> tuple[str, str]:
+    """The request and worker roles' DSNs on the server and database of an owner's DSN."""
+    rest, owner = owner_dsn.split("@", 1)[1], f"rex_{schema}"
+    return (
+        f"postgresql://{request_role(owner)}:{schema}@{rest}",
+        f"postgresql://{worker_role(owner)}:{schema}@{rest}",
+    )

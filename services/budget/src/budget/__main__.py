@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging(settings.log_level, json_logs=settings.env != "local")
     if command == "migrate":
         directory = migrations_dir(SERVICE, settings.migrations_dir)
-        applied = asyncio.run(migrate(settings.database_url, schema=SCHEMA, directory=directory))
+        applied = asyncio.run(migrate(settings.migrate_dsn, schema=SCHEMA, directory=directory))
         log.info("migrations applied: %s", ", ".join(applied) or "none pending")
         return
     from budget.bootstrap import create_app  # imported late: `migrate` needs no web stack

@@ -20,6 +20,7 @@ from rex_shared.auth import JwtVerifier, Principal, principal_dependency
 from rex_shared.clock import Clock, utcnow
 from rex_shared.consumer import BatchConsumer
 from rex_shared.consuming import ConsumerLoop
+from rex_shared.db import role_pools
 from rex_shared.errors import Unavailable
 from rex_shared.events import LlmCostRecorded
 from rex_shared.kafka import ensure_topics, make_producer
@@ -120,27 +121,30 @@ async def _lifespan(
     # A lent pool or producer (tests) is used, never opened or closed here.
     s = deps.settings
     async with AsyncExitStack() as stack:
-        pool = deps.pool = lent_pool or await _open_pool(s, stack)
+        # Requests on the request role's pool; the relay, sweep and consumer on the worker's.
+        pool, worker = (lent_pool, lent_pool) if lent_pool else await _open_pools(s, stack)
+        deps.pool = pool
         producer = deps.producer = lent_producer or await _start_producer(s, stack)
         await ensure_topics(s.kafka_bootstrap, TOPICS, partitions=s.kafka_partitions)
-        relay = OutboxRelay(pool, producer, schema=SCHEMA)
+        relay = OutboxRelay(worker, producer, schema=SCHEMA)
         await relay.start()
         stack.push_async_callback(relay.stop)
-        sweeper = Sweeper(sweep_job(s, pool), interval_s=s.sweep_interval_s)
+        sweeper = Sweeper(sweep_job(s, worker), interval_s=s.sweep_interval_s)
         sweeper.start()
         stack.push_async_callback(sweeper.stop)
         if s.consumer_enabled:
-            loop = _consumer_loop(s, cost_recorded_consumer(s, pool, producer))
+            loop = _consumer_loop(s, cost_recorded_consumer(s, worker, producer))
             await loop.start()
             stack.push_async_callback(loop.stop)
         _freeze_startup_objects(stack)
         yield
 
 
-async def _open_pool(s: Settings, stack: AsyncExitStack) -> asyncpg.Pool:
-    pool = await create_pool(s.database_url, schema=SCHEMA, max_size=s.db_pool_size)
-    stack.push_async_callback(pool.close)
-    return pool
+async def _open_pools(s: Settings, stack: AsyncExitStack) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+    dsns = (s.database_url, s.worker_dsn)
+    return await role_pools(
+        *dsns, schema=SCHEMA, max_size=s.db_pool_size, stack=stack, open_pool=create_pool
+    )
 
 
 async def _start_producer(s: Settings, stack: AsyncExitStack) -> AIOKafkaProducer:

@@ -25,7 +25,12 @@ class Settings(ServiceSettings):
     )
 
     port: int = 8003
+    # The request role (HTTP, under row-level security); the worker role (consumer, sweep,
+    # outbox relay: every org); the owner (migrations). Unset, the last two fall back to the
+    # first.
     database_url: str = LOCAL_DATABASE_URL
+    worker_database_url: str = ""
+    migrate_database_url: str = ""
     db_pool_size: int = Field(10, ge=2)
     consumer_group: str = "budget"
     max_records: int = Field(500, ge=1)
@@ -54,6 +59,16 @@ class Settings(ServiceSettings):
         if self.env == "production" and self.database_url == LOCAL_DATABASE_URL:
             raise ValueError("REX_BUDGET_DATABASE_URL must be set in production")
         return self
+
+    @property
+    def worker_dsn(self) -> str:
+        """The worker role's DSN (the request role's when unset)."""
+        return self.worker_database_url or self.database_url
+
+    @property
+    def migrate_dsn(self) -> str:
+        """The owner's DSN, for `migrate` (the request role's when unset)."""
+        return self.migrate_database_url or self.database_url
 
     def http_policy(self) -> HttpPolicy:
         """Body limit always; transport rules default to on in production."""

@@ -18,7 +18,7 @@ from rex_shared import topics
 from rex_shared.kafka import make_producer
 from rex_testkit.infra import Infra
 from rex_testkit.kafka import TopicTail, fresh_group
-from rex_testkit.pg import service_database
+from rex_testkit.pg import service_database, split_dsns
 
 # `budget_it` (helpers) sits next to the tests; pytest's importlib mode does not add this folder.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -56,8 +56,11 @@ async def consumer_group(infra: Infra, producer: AIOKafkaProducer) -> str:
 
 @pytest.fixture(scope="session")
 def settings(infra: Infra, budget_dsn: str, jwt_secret: str, consumer_group: str) -> Settings:
+    api, worker = split_dsns(budget_dsn, schema=SCHEMA)
     return Settings(
-        database_url=budget_dsn,
+        database_url=api,
+        worker_database_url=worker,
+        migrate_database_url=budget_dsn,
         kafka_bootstrap=infra.kafka_bootstrap,
         jwt_secret=jwt_secret,
         env="test",

@@ -22,6 +22,7 @@ from rex_shared.db import migrate, provision
 
 from rex_testkit.infra import repo_root
 from rex_testkit.kafka import fresh_group
+from rex_testkit.pg import split_dsns
 from rex_testkit.ports import free_port
 
 ROLE, PASSWORD = "rex_budget", "budget"  # the local convention (docs/CONVENTIONS.md)
@@ -44,6 +45,15 @@ class ScratchDatabase:
         """The budget role's DSN on the scratch database."""
         rest = _with_database(self.admin_dsn, self.name).split("@", 1)[1]
         return f"postgresql://{ROLE}:{PASSWORD}@{rest}"
+
+    def env(self) -> dict[str, str]:
+        """The service's three DSNs: request and worker roles, and the owner for migrations."""
+        api, worker = split_dsns(self.dsn, schema=SCHEMA)
+        return {
+            "REX_BUDGET_DATABASE_URL": api,
+            "REX_BUDGET_WORKER_DATABASE_URL": worker,
+            "REX_BUDGET_MIGRATE_DATABASE_URL": self.dsn,
+        }
 
     @classmethod
     async def create(cls, admin_dsn: str, migrations: Path) -> "ScratchDatabase":
@@ -151,7 +161,7 @@ async def local_service(
     group = await fresh_group(bootstrap, [topics.LLM_COST_RECORDED], prefix="budget-bench")
     process = ServeProcess(
         {
-            "REX_BUDGET_DATABASE_URL": database.dsn,
+            **database.env(),
             "REX_KAFKA_BOOTSTRAP": bootstrap,
             "REX_JWT_SECRET": secret,
             "REX_ENV": "test",

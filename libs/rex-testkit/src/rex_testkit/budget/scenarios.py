@@ -161,7 +161,7 @@ async def run_exactness(
         ids = await _seed(conn, org)
         group = await fresh_group(bootstrap, [topics.LLM_COST_RECORDED], prefix="budget-exact")
         env = {
-            "REX_BUDGET_DATABASE_URL": scratch.dsn,
+            **scratch.env(),
             "REX_KAFKA_BOOTSTRAP": bootstrap,
             "REX_JWT_SECRET": jwt_secret,
             "REX_ENV": "test",
