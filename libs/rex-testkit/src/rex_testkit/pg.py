@@ -26,11 +26,13 @@ async def scratch_schema(infra: Infra, prefix: str) -> tuple[str, str]:
 
 
 async def drop_schema(infra: Infra, schema: str) -> None:
-    """Drop a scratch schema and its role."""
+    """Drop a scratch schema and its three roles."""
     conn = await asyncpg.connect(infra.pg_admin_dsn)
     try:
         await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.execute(f"DROP ROLE IF EXISTS rex_{schema}")
+        owner = f"rex_{schema}"
+        for role in (owner, request_role(owner), worker_role(owner)):
+            await conn.execute(f"DROP ROLE IF EXISTS {role}")
     finally:
         await conn.close()
 

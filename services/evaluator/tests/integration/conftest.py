@@ -24,7 +24,7 @@ from rex_shared import topics
 from rex_shared.kafka import commit_groups_at_end, ensure_topics
 from rex_testkit.infra import Infra, repo_root
 from rex_testkit.kafka import TopicTail
-from rex_testkit.pg import drop_schema, scratch_schema, service_database
+from rex_testkit.pg import drop_schema, scratch_schema, service_database, split_dsns
 
 # `evaluator_peers` (helpers) sits next to the tests; importlib mode does not add this folder.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -90,7 +90,8 @@ async def budget_url(infra: Infra, jwt_secret: str) -> AsyncIterator[str]:
     """The real budget service (reservations), as a server."""
     dsn = await service_database(infra, service="budget", schema="budget")
     common = await _peer_settings(infra, jwt_secret, "budget", topics.LLM_COST_RECORDED)
-    settings = BudgetSettings(database_url=dsn, **common)
+    api, worker = split_dsns(dsn, schema="budget")  # the budget serves as its request role
+    settings = BudgetSettings(database_url=api, worker_database_url=worker, **common)
     with peers.serving(create_budget(settings)) as url:
         yield url
 
