@@ -45,7 +45,7 @@ from rex_shared.crypto import new_kek
 from rex_shared.db import bypass_rls
 from rex_shared.kafka import commit_groups_at_end, ensure_topics, make_producer
 from rex_testkit.infra import Infra, acquire, release
-from rex_testkit.pg import service_database
+from rex_testkit.pg import service_database, split_dsns
 from rex_testkit.ports import free_port
 from rex_testkit.smtp_sink import SmtpSink
 
@@ -149,7 +149,9 @@ class Setup:
             "REX_KAFKA_BOOTSTRAP": self.infra.kafka_bootstrap,
             "REX_JWT_SECRET": self.jwt_secret,
             "REX_KEKS": self.keks,
-            "REX_NOTIFIER_DATABASE_URL": self.dsn,
+            # The request and worker roles serve and send; the owner (self.dsn) migrated.
+            "REX_NOTIFIER_DATABASE_URL": split_dsns(self.dsn, schema="notifier")[0],
+            "REX_NOTIFIER_WORKER_DATABASE_URL": split_dsns(self.dsn, schema="notifier")[1],
             "REX_NOTIFIER_PORT": str(port),
             "REX_NOTIFIER_CONSUMER_GROUP": group,
             "REX_NOTIFIER_CHANNEL_NAME": group,

@@ -26,7 +26,9 @@ import pytest
 from rex_shared.db import provision
 from rex_shared.kafka import commit_groups_at_end
 from rex_testkit.infra import Infra
+from rex_testkit.pg import split_dsns
 from rex_testkit.ports import free_port
+from rexctl.stack import SPLIT_ROLES
 
 REPO = Path(__file__).resolve().parents[3]
 ENVS = REPO / ".rex" / "image-envs"
@@ -82,6 +84,19 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in keep}
 
 
+def _split_roles(service: str, owner_dsn: str) -> dict[str, str]:
+    """A service on the request and worker roles serves as them and migrates as the owner."""
+    if service not in SPLIT_ROLES:
+        return {}
+    prefix, schema = SERVICES[service][2], SERVICES[service][1]
+    request, worker = split_dsns(owner_dsn, schema=schema)
+    return {
+        f"{prefix}DATABASE_URL": request,
+        f"{prefix}WORKER_DATABASE_URL": worker,
+        f"{prefix}MIGRATE_DATABASE_URL": owner_dsn,
+    }
+
+
 def service_env(service: str, infra: Infra, port: int, group: str, dsn: str) -> dict[str, str]:
     prefix = SERVICES[service][2]
     return {
@@ -91,6 +106,7 @@ def service_env(service: str, infra: Infra, port: int, group: str, dsn: str) -> 
         "REX_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "REX_JWT_SECRET": secrets.token_urlsafe(48),
         f"{prefix}DATABASE_URL": dsn,
+        **_split_roles(service, dsn),
         f"{prefix}HOST": "127.0.0.1",
         f"{prefix}PORT": str(port),
         f"{prefix}CONSUMER_GROUP": group,
