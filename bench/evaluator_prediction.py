@@ -49,6 +49,7 @@ import httpx
 from _stats import bench_line, percentile
 from evaluator_stack import PG_ADMIN, evaluator_stack, token
 from rex_shared.db import migrate, provision
+from rex_testkit.pg import split_dsns
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ["faithfulness", "answer_relevancy", "context_precision", "context_recall",
@@ -90,6 +91,16 @@ def fresh_database() -> Iterator[str]:
         yield dsn
     finally:
         asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def _role_env(owner_dsn: str) -> dict[str, str]:
+    """The evaluator on the scratch database as its request and worker roles."""
+    request, worker = split_dsns(owner_dsn, schema="evaluator")
+    return {
+        "REX_EVALUATOR_DATABASE_URL": request,
+        "REX_EVALUATOR_WORKER_DATABASE_URL": worker,
+        "REX_EVALUATOR_MIGRATE_DATABASE_URL": owner_dsn,
+    }
 
 
 def _wait(http: httpx.Client, url: str, done: Any, timeout_s: float = 180) -> Any:
@@ -137,7 +148,7 @@ def _error(actual: Decimal, predicted: Decimal) -> float:
 
 def measure(judges: list[tuple[str, str]]) -> list[dict[str, Any]]:
     cases = [(n, d["rows"], p, m) for n, d in datasets().items() for p, m in judges]
-    with fresh_database() as dsn, evaluator_stack({"REX_EVALUATOR_DATABASE_URL": dsn}) as stack:
+    with fresh_database() as dsn, evaluator_stack(_role_env(dsn)) as stack:
         headers = {"Authorization": f"Bearer {token(stack, 'bench-prediction', 'bench')}"}
         with httpx.Client(base_url=stack.url("evaluator"), headers=headers, timeout=60) as http:
             cold = [estimate(http, rows, p, m) for _, rows, p, m in cases]  # no history yet

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from rex_shared.db_roles import check_request_role, request_role, worker_role
+from rex_shared.db_roles import UnsafeRequestRole, check_request_role, request_role, worker_role
 from rex_shared.inbox import INBOX_DDL
 from rex_shared.outbox import OUTBOX_DDL
 
@@ -91,18 +91,25 @@ async def role_pools(
     *,
     schema: str,
     max_size: int,
-    stack: AsyncExitStack,
+    stack: AsyncExitStack | None = None,
     open_pool: Callable[..., Awaitable[asyncpg.Pool]] = create_pool,
 ) -> tuple[asyncpg.Pool, asyncpg.Pool]:
-    """The request and worker roles' pools (closed by `stack`); refuses an unsafe request role.
+    """The request and worker roles' pools; refuses an unsafe request role.
 
-    `open_pool(dsn, schema=, max_size=)` opens one (a service with its own pool options).
+    `stack` closes them (without one, the caller does); `open_pool(dsn, schema=, max_size=)`
+    opens one (a service with its own pool options).
     """
     pools = []
     for dsn in (request_dsn, worker_dsn):
         pools.append(await open_pool(dsn, schema=schema, max_size=max_size))
-        stack.push_async_callback(pools[-1].close)
-    await check_request_role(pools[0], schema=schema)
+        if stack is not None:
+            stack.push_async_callback(pools[-1].close)
+    try:
+        await check_request_role(pools[0], schema=schema)
+    except UnsafeRequestRole:
+        for pool in pools if stack is None else []:  # nobody else would close them
+            await pool.close()
+        raise
     return pools[0], pools[1]
 
 

@@ -26,7 +26,7 @@ from rex_testkit.pg import role_dsns, service_database
 
 SERVICES = ("evaluator", "cost-ledger", "budget", "notifier")
 # Services that connect as their request and worker roles (issue 16); the others as the owner.
-SPLIT_ROLES = {"notifier", "budget"}
+SPLIT_ROLES = {"notifier", "budget", "evaluator"}
 SCHEMAS = {
     "evaluator": "evaluator",
     "cost-ledger": "ledger",

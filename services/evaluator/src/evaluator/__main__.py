@@ -21,7 +21,7 @@ def main() -> None:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     if command == "migrate":
         directory = migrations_dir("evaluator", settings.migrations_dir)
-        applied = asyncio.run(migrate(settings.database_url, schema=SCHEMA, directory=directory))
+        applied = asyncio.run(migrate(settings.migrate_dsn, schema=SCHEMA, directory=directory))
         print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
         return
     app = create_app(settings)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from rex_shared.app import build_app, kafka_check, pg_check
 from rex_shared.auth import JwtVerifier, principal_dependency
 from rex_shared.crypto import SecretBox, new_kek
-from rex_shared.db import create_pool
+from rex_shared.db import role_pools
 from rex_shared.runtime import settle_gc
 from rex_shared.security import HttpPolicy, RateLimiter, install_http_policy
 
@@ -62,6 +62,7 @@ class Runtime:
     """What the lifespan holds while the app runs."""
 
     pool: asyncpg.Pool | None = None
+    worker_pool: asyncpg.Pool | None = None
     publishing: Publishing | None = None
     runs: RunWorkers | None = None
     clients: ClientPool | None = None
@@ -122,17 +123,18 @@ def _wire(settings: Settings, rt: Runtime, pool: asyncpg.Pool, verifier: JwtVeri
     """Every real adapter, the run workers, and the routes' `Deps`."""
     # One pooled, kept-alive client for every call to the ledger and the budget service.
     rt.pool, rt.http = pool, AiohttpPeer(timeout_s=settings.service_timeout_s)
+    worker = rt.worker_pool or pool  # runs, relay and cross-org aggregates: the worker role
     tokens = ServiceTokens(verifier)
     ledger = LedgerClient(settings.ledger_url.rstrip("/"), tokens, rt.http)
     budget = BudgetClient(settings.budget_url.rstrip("/"), tokens, rt.http)
     keys = PgKeyRepo(pool, _secret_box(settings))
     rt.clients = ClientPool(settings, keys.secret)
-    rt.runs = _runs(settings, rt.clients, pool, budget)
+    rt.runs = _runs(settings, rt.clients, worker, budget)
     return Deps(
         PgEvaluationRepo(pool),
         rt.runs.scheduler.submit if settings.run_evaluations else _leave_to_workers,
         settings.max_rows,
-        _gates(settings, pool, ledger, budget),
+        _gates(settings, worker, ledger, budget),
         PgDatasetRepo(pool),
         keys,
         ledger,
@@ -156,8 +158,9 @@ async def _shutdown(rt: Runtime, grace_s: float) -> None:
         await rt.clients.close()
     if rt.http:
         await rt.http.aclose()
-    if rt.pool:
-        await rt.pool.close()
+    for pool in (rt.pool, rt.worker_pool):
+        if pool:
+            await pool.close()
 
 
 def _guarded(settings: Settings, rt: Runtime, principal: Callable[..., Any]) -> list[APIRouter]:
@@ -178,11 +181,12 @@ def _guarded(settings: Settings, rt: Runtime, principal: Callable[..., Any]) -> 
 def _lifespan(settings: Settings, rt: Runtime, verifier: JwtVerifier) -> Callable[..., Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(
-            settings.database_url, schema=SCHEMA, max_size=settings.db_pool_max
-        )
+        dsns = (settings.database_url, settings.worker_dsn)
+        pool, rt.worker_pool = await role_pools(*dsns, schema=SCHEMA, max_size=settings.db_pool_max)
         app.state.deps = _wire(settings, rt, pool, verifier)
-        rt.publishing = Publishing(pool, settings.kafka_bootstrap, settings.kafka_partitions)
+        rt.publishing = Publishing(
+            rt.worker_pool, settings.kafka_bootstrap, settings.kafka_partitions
+        )
         rt.publishing.start()
         assert rt.runs is not None
         if settings.run_evaluations:

@@ -22,7 +22,12 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REX_EVALUATOR_")
 
     port: int = 8001
+    # The request role (HTTP, under row-level security); the worker role (run workers, outbox
+    # relay, cross-org aggregates); the owner (migrations). Unset, the last two fall back to
+    # the first.
     database_url: str = "postgresql://rex_evaluator:evaluator@127.0.0.1:5433/rex"
+    worker_database_url: str = ""
+    migrate_database_url: str = ""
     db_pool_max: int = Field(10, ge=2)
     migrations_dir: Path | None = None
     openai_api_key: SecretStr | None = None
@@ -75,6 +80,16 @@ class Settings(ServiceSettings):
         if self.keks is None:
             raise ValueError("REX_KEKS must be set in production (provider keys are sealed)")
         return self
+
+    @property
+    def worker_dsn(self) -> str:
+        """The worker role's DSN (the request role's when unset)."""
+        return self.worker_database_url or self.database_url
+
+    @property
+    def migrate_dsn(self) -> str:
+        """The owner's DSN, for `migrate` (the request role's when unset)."""
+        return self.migrate_database_url or self.database_url
 
     @property
     def production(self) -> bool:

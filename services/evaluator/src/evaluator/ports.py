@@ -161,7 +161,7 @@ class EvaluationRepo(Protocol):
         self, org_id: str, evaluation_id: UUID, user_id: str | None = None
     ) -> EvaluationState | None: ...  # of `user_id` only, when given
 
-    async def results(self, evaluation_id: UUID) -> list[RowResult]: ...
+    async def results(self, org_id: str, evaluation_id: UUID) -> list[RowResult]: ...
 
     async def list(
         self,

@@ -119,9 +119,12 @@ def serve_evaluator(
 
     @asynccontextmanager
     async def serve(**overrides: Any) -> AsyncIterator[Running]:
+        request, worker = split_dsns(evaluator_dsn, schema=SCHEMA)
         defaults: dict[str, Any] = {
             "env": "test",
-            "database_url": evaluator_dsn,
+            "database_url": request,
+            "worker_database_url": worker,
+            "migrate_database_url": evaluator_dsn,
             "jwt_secret": jwt_secret,
             "kafka_bootstrap": infra.kafka_bootstrap,
             "sim_url": sim_url,

@@ -60,7 +60,7 @@ async def test_a_run_scores_every_row_and_emits_one_event_per_call(
     await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients=sim_clients))
     state = await store.get(org, evaluation_id)
     assert state and state.evaluation.status == "completed" and state.rows_done == 3
-    scores = {r.row_index: r.score for r in await store.results(evaluation_id)}
+    scores = {r.row_index: r.score for r in await store.results(org, evaluation_id)}
     assert scores[0] == 1 and scores[1] == 0.5 and scores[2] == 0
     assert state.scores[F] == 0.5
     calls = _calls(store)
@@ -90,7 +90,7 @@ async def test_a_provider_error_fails_only_that_rows_metric(
     await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients=sim_clients))
     state = await store.get(org, evaluation_id)
     assert state and state.evaluation.status == "completed" and state.rows_done == 3
-    failed = [r for r in await store.results(evaluation_id) if r.status == "failed"]
+    failed = [r for r in await store.results(org, evaluation_id) if r.status == "failed"]
     assert [(r.row_index, r.score) for r in failed] == [(1, None)]
     assert failed[0].error and "judge call failed" in failed[0].error
     failed_calls = [c for c in _calls(store) if c.status == "failed"]
@@ -107,7 +107,7 @@ async def test_a_malformed_reply_is_asked_again_once(
     rows[0]["answer"] += " [sim:malformed:once]"
     evaluation_id = await _submit(store, org, rows[:1])
     await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients=sim_clients))
-    [result] = await store.results(evaluation_id)
+    [result] = await store.results(org, evaluation_id)
     assert result.status == "succeeded"
     steps = [(c.step, c.attempt) for c in store.calls(evaluation_id)]
     # The marker travels into the claims, so the verdicts step is broken once too.
@@ -126,7 +126,7 @@ async def test_a_reply_still_malformed_after_the_retry_fails_the_row_not_the_run
     rows[0]["answer"] += " [sim:malformed]"
     evaluation_id = await _submit(store, org, rows[:2])
     await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients=sim_clients))
-    results = {r.row_index: r for r in await store.results(evaluation_id)}
+    results = {r.row_index: r for r in await store.results(org, evaluation_id)}
     assert results[0].status == "failed" and "malformed judge output" in (results[0].error or "")
     assert results[1].status == "succeeded"
     assert len([c for c in store.calls(evaluation_id) if c.row_index == 0]) == 2
@@ -252,7 +252,7 @@ async def test_all_five_metrics_score_every_row_with_the_expected_calls(
     await run_evaluation(evaluation_id, deps=RunDeps(store=store, clients=sim_clients))
     state = await store.get(org, evaluation_id)
     assert state and state.evaluation.status == "completed" and state.rows_done == 3
-    results = await store.results(evaluation_id)
+    results = await store.results(org, evaluation_id)
     assert len(results) == 15 and all(r.status == "succeeded" for r in results)
     assert all(r.score is None or 0 <= r.score <= 1 for r in results)
     assert set(state.scores) == set(ALL)

@@ -34,7 +34,7 @@ def repo_root() -> Path:
 
 
 # Services that connect as their request and worker roles; the rest still as the owner.
-SPLIT_ROLES = frozenset({"notifier", "budget"})
+SPLIT_ROLES = frozenset({"notifier", "budget", "evaluator"})
 
 
 @dataclass

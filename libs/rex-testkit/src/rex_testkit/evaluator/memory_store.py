@@ -51,8 +51,10 @@ class InMemoryStore:
             return None
         return replace(item.state, calls=len(item.calls))
 
-    async def results(self, evaluation_id: UUID) -> list[RowResult]:
+    async def results(self, org_id: str, evaluation_id: UUID) -> list[RowResult]:
         item = self._items[evaluation_id]
+        if item.state.evaluation.org_id != org_id:  # as row-level security: none of another org's
+            return []
         return [
             RowResult(i, m, o.status, o.score, dict(o.reasoning), o.error)
             for (i, m), o in sorted(item.results.items())

@@ -100,8 +100,9 @@ class PgEvaluationRepo:
             )
         return None if record is None else state_from(record)
 
-    async def results(self, evaluation_id: UUID) -> list[RowResult]:
-        async with self._pool.acquire() as conn:
+    async def results(self, org_id: str, evaluation_id: UUID) -> list[RowResult]:
+        # Scoped: the request role sees an evaluation's results only under its organization.
+        async with transaction(self._pool, org_id) as conn:
             records = await conn.fetch(
                 "SELECT row_index, metric, status, score, reasoning, error FROM metric_results"
                 " WHERE evaluation_id = $1 ORDER BY row_index, metric",

@@ -125,7 +125,7 @@ async def get_evaluation(evaluation_id: str, who: PrincipalDep, d: DepsDep) -> A
     state = await use.find(d.repo, who.org_id, evaluation_id, _owner(who))
     # The stored results and the ledger's actual cost at once (one waits on the database,
     # the other on the ledger).
-    results, actual = await asyncio.gather(d.repo.results(state.evaluation.id),
+    results, actual = await asyncio.gather(d.repo.results(who.org_id, state.evaluation.id),
                                            use.actual_cost(d.ledger, state))  # fmt: skip
     return ok(evaluation_view(state, results, actual))
 
