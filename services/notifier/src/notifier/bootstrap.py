@@ -2,7 +2,6 @@
 
 import functools
 import logging
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -20,12 +19,11 @@ from rex_shared.runtime import settle_gc
 from rex_shared.security import RateLimiter, install_http_policy
 
 from notifier.adapters.channels_repo import PgChannels
+from notifier.adapters.configured import channel_factory, default_channels
 from notifier.adapters.deliveries_query import DeliveryQueries
 from notifier.adapters.deliveries_repo import PgDeliveries
-from notifier.adapters.email import EmailChannel, SmtpConfig
-from notifier.adapters.registry import ChannelFactory, ChannelRegistry, HttpSession
+from notifier.adapters.registry import ChannelRegistry, HttpSession
 from notifier.adapters.renderer import EVENTS, Renderer
-from notifier.adapters.slack import SlackChannel
 from notifier.config import Settings
 from notifier.domain.channels import Kind
 from notifier.domain.routing import Target
@@ -38,7 +36,6 @@ from notifier.ports import (
     ChannelStore,
     DeliveryReads,
     MessageRenderer,
-    Resolved,
     SlotTaker,
 )
 
@@ -81,46 +78,6 @@ def secret_box(settings: Settings) -> SecretBox:
         )
         keks = new_kek("local")
     return SecretBox(keks)
-
-
-def tls_context(settings: Settings) -> ssl.SSLContext:
-    """Certificate verification for SMTP: the system CAs plus REX_NOTIFIER_SMTP_CA_FILE."""
-    return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
-
-
-def default_channels(settings: Settings, session: HttpSession) -> dict[str, Resolved]:
-    """The channels configured by settings: email when there are recipients, Slack when a URL."""
-    channels: dict[str, Resolved] = {}
-    if settings.email_recipients:
-        key = f"email:{settings.channel_name}"
-        config = SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.email_from,
-            recipients=settings.email_recipients,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password.get_secret_value() or None,
-            tls=settings.smtp_tls,
-            timeout_s=settings.smtp_timeout_s,
-            tls_context=tls_context(settings),
-        )
-        channels[key] = Resolved(EmailChannel(config, key=key), settings.email_rate)
-    if url := settings.slack_webhook_url.get_secret_value():
-        key = f"slack:{settings.channel_name}"
-        slack = SlackChannel(url, key=key, timeout_s=settings.slack_timeout_s, session=session)
-        channels[key] = Resolved(slack, settings.slack_rate)
-    return channels
-
-
-def channel_factory(settings: Settings, session: HttpSession) -> ChannelFactory:
-    """Builds the adapters of the organizations' own channels."""
-    return ChannelFactory(
-        session=session,
-        tls_context=tls_context(settings),
-        smtp_timeout_s=settings.smtp_timeout_s,
-        slack_timeout_s=settings.slack_timeout_s,
-        webhook_timeout_s=settings.webhook_timeout_s,
-    )
 
 
 def _needs(pool: asyncpg.Pool | None) -> asyncpg.Pool:
