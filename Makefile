@@ -4,6 +4,9 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
 export UV_PYTHON_DOWNLOADS := never
+# `make install` puts uv in ~/.local/bin: every command make runs (tests that call `uv run`
+# included) finds it there on a fresh machine, not only when the caller set PATH.
+export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help install up down status demo test lint unit wiring integration e2e token contracts bench clean faults
 
